@@ -1,0 +1,4 @@
+/*
+ * gotime.c - see gotime.h.
+ */
+#include "common/gotime.h"

@@ -1,0 +1,4 @@
+/*
+ * ip.c - see ip.h.
+ */
+#include "common/ip.h"

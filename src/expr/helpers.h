@@ -1,0 +1,41 @@
+/*
+ * helpers.h - the function tables that make up the environment (private to
+ * src/expr). Each helpers_*.c file defines one table; env.c registers them.
+ */
+#ifndef PHALANX_EXPR_HELPERS_H
+#define PHALANX_EXPR_HELPERS_H
+
+#include "expr.h"
+
+/* expr-lang builtins: len, upper, split, now, duration, ... (builtins.c) */
+extern const struct expr_func expr_builtins[];
+extern const size_t expr_builtins_count;
+
+/* CrowdSec helpers, by family. */
+extern const struct expr_func expr_helpers_strings[]; /* Upper Lower Trim* Split* Replace* Sprintf ... */
+extern const size_t expr_helpers_strings_count;
+extern const struct expr_func expr_helpers_json[]; /* JsonExtract* UnmarshalJSON ParseKV ToJsonString ... */
+extern const size_t expr_helpers_json_count;
+extern const struct expr_func expr_helpers_misc[]; /* time, URL, B64, Distance, FloatApproxEqual, stash, ... */
+extern const size_t expr_helpers_misc_count;
+extern const struct expr_func expr_helpers_ip[]; /* IpInRange IsIP* IpToRange GeoIP* ... */
+extern const size_t expr_helpers_ip_count;
+extern const struct expr_func expr_helpers_data[]; /* File RegexpInFile FileMap LookupFile MatchKnownBot */
+extern const size_t expr_helpers_data_count;
+extern const struct expr_func expr_helpers_net[]; /* HTTP*, LookupHost, CrowdsecCTI, decisions counts */
+extern const size_t expr_helpers_net_count;
+extern const struct expr_func expr_helpers_xml[]; /* XMLGetNodeValue XMLGetAttributeValue */
+extern const size_t expr_helpers_xml_count;
+
+/*
+ * Regexes with RE2-like behaviour on PCRE2 (matches operator, Match-like
+ * helpers, RegexpInFile): compiled with JIT and run under a match limit and a
+ * depth limit. Returns NULL with a message in err (256 bytes) on a bad pattern.
+ */
+struct expr_regex;
+struct expr_regex *expr_regex_compile(const char *pat, size_t len, char *err, size_t errsize);
+/* 1 match, 0 no match, -1 limit hit or error. Thread-safe (per-thread match data). */
+int expr_regex_match(const struct expr_regex *re, const char *s, size_t len);
+void expr_regex_free(struct expr_regex *re);
+
+#endif

@@ -1,0 +1,4 @@
+/*
+ * lexer.c - tokenizer of the expression language (being written).
+ */
+#include "common/common.h"

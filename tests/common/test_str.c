@@ -1,0 +1,26 @@
+/*
+ * test_str.c - unit tests for common/str.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "common/str.h"
+
+static void
+test_placeholder(void **state)
+{
+    (void)state;
+    assert_true(1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_placeholder),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

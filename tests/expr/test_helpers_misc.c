@@ -1,0 +1,22 @@
+/* test_helpers_misc.c - tests for helpers_misc.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "expr/helpers.h"
+
+static void
+test_table(void **state)
+{
+    (void)state;
+    assert_int_equal(expr_helpers_misc_count, 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_table) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

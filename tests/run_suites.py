@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Runs every test suite and prints one total line: "N passed, N failed[, N skipped]".
+
+Suites: lint (clang-format, cppcheck, clang-tidy), unit (meson test; each TAP
+case counts), functional (bats, TAP). A suite that cannot start counts as one
+failure, never as silence. Exit status is non-zero when anything failed.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+TAP_RE = re.compile(r"^(not ok|ok)\b(.*)$")
+
+
+def count_tap(text):
+    """Returns (passed, failed, skipped, failed_lines) for TAP output."""
+    passed = failed = skipped = 0
+    bad = []
+    for line in text.splitlines():
+        m = TAP_RE.match(line.strip())
+        if not m:
+            continue
+        rest = m.group(2)
+        if re.search(r"#\s*skip", rest, re.IGNORECASE):
+            skipped += 1
+        elif m.group(1) == "ok":
+            passed += 1
+        elif re.search(r"#\s*todo", rest, re.IGNORECASE):
+            passed += 1
+        else:
+            failed += 1
+            bad.append(line.strip())
+    return passed, failed, skipped, bad
+
+
+class Totals:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def add(self, suite, p, f, s, bad=()):
+        self.passed += p
+        self.failed += f
+        self.skipped += s
+        extra = f", {s} skipped" if s else ""
+        print(f"[{suite}] {p} passed, {f} failed{extra}", flush=True)
+        for b in list(bad)[:40]:
+            print(f"    {b}")
+
+
+def tracked_sources(src):
+    out = subprocess.run(["git", "-C", src, "ls-files", "*.c", "*.h"],
+                         capture_output=True, text=True)
+    files = out.stdout.split()
+    if not files:  # not a git checkout (tarball): fall back to the tree
+        files = [os.path.relpath(p, src) for p in
+                 glob.glob(os.path.join(src, "src/**/*.[ch]"), recursive=True) +
+                 glob.glob(os.path.join(src, "tests/**/*.[ch]"), recursive=True) +
+                 glob.glob(os.path.join(src, "bench/**/*.[ch]"), recursive=True)]
+    return sorted(files)
+
+
+def run_lint(args, totals):
+    files = tracked_sources(args.source)
+    cfiles = [f for f in files if f.endswith(".c")]
+    checks = []
+    r = subprocess.run(["clang-format", "--dry-run", "--Werror"] + files,
+                       cwd=args.source, capture_output=True, text=True)
+    checks.append(("clang-format", r.returncode == 0, r.stderr))
+    r = subprocess.run(["cppcheck", "--quiet", "--error-exitcode=1", "--inline-suppr",
+                        "--enable=warning,portability", "--std=c11",
+                        "--suppress=missingIncludeSystem", "-I", "src"] +
+                       [f for f in cfiles if not f.startswith("tests/")],
+                       cwd=args.source, capture_output=True, text=True)
+    checks.append(("cppcheck", r.returncode == 0, r.stderr))
+    ccdb = os.path.join(args.build, "compile_commands.json")
+    srcs = [f for f in cfiles if f.startswith("src/")]
+    r = subprocess.run(["clang-tidy", "--quiet", "-p", ccdb] + srcs, cwd=args.source,
+                       capture_output=True, text=True)
+    # clang-tidy exits 0 on warnings; WarningsAsErrors in .clang-tidy turns our checks into errors.
+    checks.append(("clang-tidy", r.returncode == 0, r.stdout + r.stderr))
+    bad = []
+    for name, ok, out in checks:
+        if not ok:
+            bad.append(f"not ok {name}")
+            bad.extend("      " + l for l in out.strip().splitlines()[:30])
+    p = sum(1 for c in checks if c[1])
+    totals.add("lint", p, len(checks) - p, 0, bad)
+
+
+def run_unit(args, totals):
+    r = subprocess.run(["meson", "test", "-C", args.build, "--num-processes",
+                        str(args.jobs), "--print-errorlogs"],
+                       capture_output=True, text=True)
+    log = os.path.join(args.build, "meson-logs", "testlog.json")
+    p = f = s = 0
+    bad = []
+    if not os.path.exists(log):
+        totals.add("unit", 0, 1, 0, ["not ok meson test did not run: " + r.stderr[-500:]])
+        return
+    with open(log) as fh:
+        for line in fh:
+            t = json.loads(line)
+            tp, tf, ts, tb = count_tap(t.get("stdout", ""))
+            result = t.get("result")
+            if result not in ("OK", "EXPECTEDFAIL", "SKIP") and tf == 0:
+                # crashed, timed out or leaked after its last TAP line
+                tf = 1
+                tb = [f"not ok {t['name']}: {result}"] + \
+                     (t.get("stderr", "") or t.get("stdout", "")).strip().splitlines()[-15:]
+            p, f, s = p + tp, f + tf, s + ts
+            bad += [f"{t['name']}: {b}" for b in tb]
+    totals.add("unit", p, f, s, bad)
+
+
+def run_bats(args, totals):
+    files = sorted(glob.glob(os.path.join(args.source, "tests", "functional", "*.bats")))
+    if not files:
+        return
+    env = dict(os.environ)
+    env["PHALANX_BUILD"] = os.path.abspath(args.build)
+    env["PHALANX_SOURCE_ROOT"] = os.path.abspath(args.source)
+    env.setdefault("HUB", os.path.abspath(os.path.join(args.source, "..", "shared", "hub")))
+    r = subprocess.run(["bats", "--tap"] + files, capture_output=True, text=True, env=env)
+    p, f, s, bad = count_tap(r.stdout)
+    if r.returncode != 0 and f == 0:
+        f, bad = 1, ["not ok bats: " + (r.stderr or r.stdout)[-800:]]
+    elif bad:
+        bad += r.stdout.strip().splitlines()[-30:]
+    totals.add("functional", p, f, s, bad)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--source", default=".")
+    ap.add_argument("--only", choices=["lint", "unit", "functional"])
+    ap.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
+    args = ap.parse_args()
+    totals = Totals()
+    suites = {"lint": run_lint, "unit": run_unit, "functional": run_bats}
+    for name, fn in suites.items():
+        if args.only and name != args.only:
+            continue
+        fn(args, totals)
+    extra = f", {totals.skipped} skipped" if totals.skipped else ""
+    print(f"{totals.passed} passed, {totals.failed} failed{extra}")
+    sys.exit(1 if totals.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
