@@ -11,16 +11,16 @@
  */
 #include "common/arena.h"
 
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN         16
 #define ARENA_DEFAULT_CHUNK 4096
-#define ARENA_MAX_GROWTH 64 /* ordinary chunks grow up to 64 x chunk_size */
+#define ARENA_MAX_GROWTH    64 /* ordinary chunks grow up to 64 x chunk_size */
 
 struct arena_chunk {
     struct arena_chunk *next;
-    size_t size;      /* usable bytes in data */
-    size_t off;       /* next free byte in data (before alignment) */
-    size_t last;      /* offset of the last allocation, for in-place realloc */
-    bool own;         /* holds one big allocation */
+    size_t size; /* usable bytes in data */
+    size_t off;  /* next free byte in data (before alignment) */
+    size_t last; /* offset of the last allocation, for in-place realloc */
+    bool own;    /* holds one big allocation */
     unsigned char *data;
 };
 

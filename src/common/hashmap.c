@@ -216,7 +216,8 @@ hashmap_find(const struct hashmap *m, const void *key, size_t keylen, uint64_t h
         const struct hashmap_slot *s = &m->slots[pos];
         if (!s->key || s->dist < dist)
             return SIZE_MAX;
-        if (s->hash == h && s->keylen == keylen && (keylen == 0 || memcmp(s->key, key, keylen) == 0))
+        if (s->hash == h && s->keylen == keylen &&
+            (keylen == 0 || memcmp(s->key, key, keylen) == 0))
             return pos;
         pos = (pos + 1) & mask;
     }

@@ -133,12 +133,8 @@ fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    /* fatal() always reaches the log, whatever the configured level. */
-    enum log_level saved = log_level_current;
-    if (log_level_current < LOG_LEVEL_ERROR)
-        log_level_current = LOG_LEVEL_ERROR;
+    /* Error is the lowest configurable level, so this line is never filtered. */
     log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
-    log_level_current = saved;
     va_end(ap);
     exit(1);
 }

@@ -67,14 +67,15 @@ strv_find(struct strv hay, struct strv needle)
 int
 str_reserve(struct str *s, size_t extra)
 {
-    if (extra > SIZE_MAX - s->len - 1)
+    /* No object may exceed PTRDIFF_MAX bytes; asking malloc for more only fails later. */
+    if (extra > (size_t)PTRDIFF_MAX - s->len - 1)
         return -ENOMEM;
     size_t need = s->len + extra + 1;
     if (need <= s->cap)
         return 0;
     size_t cap = s->cap ? s->cap : 16;
     while (cap < need) {
-        if (cap > SIZE_MAX / 2) {
+        if (cap > (size_t)PTRDIFF_MAX / 2) {
             cap = need;
             break;
         }
