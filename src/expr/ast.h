@@ -74,6 +74,14 @@ struct ast_node {
     uint8_t kind; /* enum ast_kind */
     uint8_t op;   /* enum ast_op for UNARY/BINARY */
     bool optional; /* ?. / ?.[ on MEMBER, INDEX, METHOD */
+    /*
+     * chain: this MEMBER/INDEX/METHOD is the outermost node of an optional
+     * chain (expr-lang's ChainNode). A nil met by any optional access inside
+     * it (down the left operands, up to a node that is itself a chain end)
+     * makes the whole chain nil: a?.b.c is nil when a is nil, while in
+     * a?.b[0] the chain ends at a?.b and nil[0] is then evaluated.
+     */
+    bool chain;
     int line, column; /* 1-based position of the node's first token (operator for binary) */
     const char *name; /* NUL-terminated, in the arena: IDENT, POINTER, MEMBER, CALL, METHOD, LET */
     const char *str;  /* AST_STRING bytes (may contain NUL), in the arena */

@@ -1,4 +1,1649 @@
 /*
- * compile.c - part of the expression engine (compiler, vm, environment); being written.
+ * compile.c - turns the parser's tree into bytecode for vm.c, type-checking
+ * it against the environment on the way.
+ *
+ * One pass over the tree does both jobs: each node is emitted and returns its
+ * static type (EXPR_ANY when only the run time can tell). Static types are
+ * what make the common filters cheap: `evt.Meta.source_ip` on a typed Event
+ * becomes a field slot and a constant map key, never a by-name search; a
+ * constant `in [..]` list becomes a hash set; a constant `matches` pattern is
+ * compiled once. They also turn mistakes into load-time errors with a
+ * position and a caret excerpt: unknown names, wrong arity, unknown members
+ * of a typed host class, type mismatches between known types.
+ *
+ * Predicates (all, any, filter, map, reduce, ...) are compiled inline as
+ * loops over a scope of local slots (see bytecode.h); closures handed to
+ * ordinary functions are compiled in place behind a jump and called back
+ * through expr_vm_call_closure(). Literal subtrees are folded to constants by
+ * running the vm's own operators on them.
  */
-#include "expr/internal.h"
+#include "common/common.h"
+
+#include "common/str.h"
+#include "expr/ast.h"
+#include "expr/bytecode.h"
+
+#define CC_DEPTH_MAX  256
+#define CC_LOCALS_MAX 4096
+#define CC_LETS_MAX   128
+#define CC_SCOPES_MAX 64
+#define CC_CHAIN_MAX  64
+
+struct cc_let {
+    const char *name;
+    int32_t slot;
+    struct expr_type type;
+};
+
+struct cc_scope {
+    int32_t base;
+    struct expr_type item;
+};
+
+struct cc_chain {
+    int32_t jumps[CC_CHAIN_MAX];
+    size_t n;
+};
+
+struct cc {
+    struct expr_program *p;
+    const struct expr_env *env;
+    struct expr_error *err;
+    struct expr_vm *fold_vm; /* scratch vm for constant folding and type inference */
+    bool failed;
+    int depth;
+    struct cc_let lets[CC_LETS_MAX];
+    size_t nlets;
+    struct cc_scope scopes[CC_SCOPES_MAX];
+    size_t nscopes;
+};
+
+static int cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret);
+
+/* --- errors ------------------------------------------------------------- */
+
+/*
+ * Fills err: message, position, and an excerpt made of the source line and
+ * a caret line under the column (tabs are kept so the caret lines up).
+ */
+void
+expr_error_set(struct expr_error *err, const char *src, size_t srclen, int line, int column,
+               const char *msg)
+{
+    if (!err)
+        return;
+    err->line = line;
+    err->column = column;
+    snprintf(err->message, sizeof(err->message), "%s", msg ? msg : "");
+    err->excerpt[0] = '\0';
+    if (!src || line <= 0)
+        return;
+    size_t pos = 0;
+    for (int l = 1; l < line && pos < srclen; pos++)
+        if (src[pos] == '\n')
+            l++;
+    size_t end = pos;
+    while (end < srclen && src[end] != '\n')
+        end++;
+    size_t linelen = end - pos;
+    if (linelen && src[pos + linelen - 1] == '\r')
+        linelen--;
+    size_t room = sizeof(err->excerpt) - 1;
+    size_t shown = MIN(linelen, room / 2);
+    size_t o = 0;
+    memcpy(err->excerpt, src + pos, shown);
+    o = shown;
+    err->excerpt[o++] = '\n';
+    size_t caret = column > 0 ? (size_t)(column - 1) : 0;
+    for (size_t i = 0; i < caret && o < room - 1; i++)
+        err->excerpt[o++] = (i < linelen && src[pos + i] == '\t') ? '\t' : ' ';
+    err->excerpt[o++] = '^';
+    err->excerpt[o] = '\0';
+}
+
+static int cc_error(struct cc *c, const struct ast_node *n, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static int
+cc_error(struct cc *c, const struct ast_node *n, const char *fmt, ...)
+{
+    if (c->failed)
+        return -1;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    expr_error_set(c->err, c->p->source, c->p->srclen, n ? n->line : 0, n ? n->column : 0, msg);
+    c->failed = true;
+    return -1;
+}
+
+static int
+cc_oom(struct cc *c, const struct ast_node *n)
+{
+    return cc_error(c, n, "out of memory");
+}
+
+/* --- types -------------------------------------------------------------- */
+
+static const char *
+type_name(struct expr_type t)
+{
+    if (t.kind == EXPR_OBJECT && t.cls && t.cls->name)
+        return t.cls->name;
+    if (t.kind == EXPR_NIL)
+        return "nil";
+    return expr_kind_name((enum expr_kind)t.kind);
+}
+
+static const struct expr_type *
+type_dup(struct cc *c, struct expr_type t)
+{
+    struct expr_type *p = arena_alloc(&c->p->arena, sizeof(*p));
+    if (p)
+        *p = t;
+    return p;
+}
+
+static struct expr_type
+type_array_of(struct cc *c, struct expr_type elem)
+{
+    struct expr_type t = EXPR_T(EXPR_ARRAY);
+    if (elem.kind != EXPR_ANY)
+        t.elem = type_dup(c, elem);
+    return t;
+}
+
+static bool
+type_known(struct expr_type t)
+{
+    return t.kind != EXPR_ANY;
+}
+
+/* Element type when iterating or indexing t; ANY when unknown. */
+static struct expr_type
+type_elem(struct expr_type t)
+{
+    if ((t.kind == EXPR_ARRAY || t.kind == EXPR_MAP) && t.elem)
+        return *t.elem;
+    if (t.kind == EXPR_OBJECT && t.cls && (t.cls->index || t.cls->at))
+        return t.cls->elem_type;
+    return EXPR_T_ANY;
+}
+
+static bool
+type_iterable(struct expr_type t)
+{
+    if (t.kind == EXPR_ANY || t.kind == EXPR_ARRAY)
+        return true;
+    return t.kind == EXPR_OBJECT && t.cls && !t.cls->is_map && t.cls->at && t.cls->len;
+}
+
+static bool
+type_same(struct expr_type a, struct expr_type b)
+{
+    return a.kind == b.kind && a.cls == b.cls;
+}
+
+/* --- emission ----------------------------------------------------------- */
+
+#define GROW(c, arr, n, cap, node)                                                                 \
+    do {                                                                                           \
+        if ((n) == (cap)) {                                                                        \
+            size_t ncap_ = (cap) ? (cap)*2 : 16;                                                   \
+            void *np_ = realloc((arr), ncap_ * sizeof(*(arr)));                                    \
+            if (!np_)                                                                              \
+                return cc_oom((c), (node));                                                        \
+            (arr) = np_;                                                                           \
+            (cap) = ncap_;                                                                         \
+        }                                                                                          \
+    } while (0)
+
+static int32_t
+cc_emit(struct cc *c, const struct ast_node *n, int op, int32_t a, int32_t b)
+{
+    struct expr_program *p = c->p;
+    if (c->failed)
+        return -1;
+    if (p->ncode >= INT32_MAX / 2)
+        return cc_error(c, n, "expression too large");
+    GROW(c, p->code, p->ncode, p->codecap, n);
+    struct bc_insn *i = &p->code[p->ncode];
+    i->op = (uint8_t)op;
+    i->a = a;
+    i->b = b;
+    i->line = n ? n->line : 0;
+    i->column = n ? n->column : 0;
+    return (int32_t)p->ncode++;
+}
+
+static int32_t
+cc_here(struct cc *c)
+{
+    return (int32_t)c->p->ncode;
+}
+
+/* Points the jump at `at` to the current end of the code. */
+static void
+cc_patch(struct cc *c, int32_t at)
+{
+    if (at >= 0 && !c->failed)
+        c->p->code[at].a = cc_here(c);
+}
+
+static int32_t
+cc_const(struct cc *c, const struct ast_node *n, struct expr_value v)
+{
+    struct expr_program *p = c->p;
+    GROW(c, p->consts, p->nconsts, p->constcap, n);
+    p->consts[p->nconsts] = v;
+    return (int32_t)p->nconsts++;
+}
+
+static int32_t
+cc_const_str(struct cc *c, const struct ast_node *n, const char *s, size_t len)
+{
+    char *copy = arena_strndup(&c->p->arena, s ? s : "", s ? len : 0);
+    if (!copy)
+        return cc_oom(c, n);
+    return cc_const(c, n, expr_strv(copy, s ? len : 0));
+}
+
+#define POOL_ADD(c, n, arr, cnt, cap, item)                                                        \
+    do {                                                                                           \
+        GROW(c, arr, cnt, cap, n);                                                                 \
+        (arr)[cnt] = (item);                                                                       \
+        return (int32_t)(cnt)++;                                                                   \
+    } while (0)
+
+static int32_t
+cc_field(struct cc *c, const struct ast_node *n, const struct expr_field *f)
+{
+    struct expr_program *p = c->p;
+    for (size_t i = 0; i < p->nfields; i++)
+        if (p->fields[i] == f)
+            return (int32_t)i;
+    POOL_ADD(c, n, p->fields, p->nfields, p->fieldcap, f);
+}
+
+static int32_t
+cc_method(struct cc *c, const struct ast_node *n, const struct expr_method *m)
+{
+    struct expr_program *p = c->p;
+    for (size_t i = 0; i < p->nmethods; i++)
+        if (p->methods[i] == m)
+            return (int32_t)i;
+    POOL_ADD(c, n, p->methods, p->nmethods, p->methodcap, m);
+}
+
+static int32_t
+cc_func(struct cc *c, const struct ast_node *n, const struct expr_func *f)
+{
+    struct expr_program *p = c->p;
+    for (size_t i = 0; i < p->nfuncs; i++)
+        if (p->funcs[i] == f)
+            return (int32_t)i;
+    POOL_ADD(c, n, p->funcs, p->nfuncs, p->funccap, f);
+}
+
+static int32_t
+cc_local(struct cc *c, const struct ast_node *n, int32_t count)
+{
+    if (c->p->nlocals > CC_LOCALS_MAX - count)
+        return cc_error(c, n, "expression too complex (too many local slots)");
+    int32_t slot = c->p->nlocals;
+    c->p->nlocals += count;
+    return slot;
+}
+
+/* --- constant folding --------------------------------------------------- */
+
+static bool
+is_literal(const struct ast_node *n)
+{
+    return n->kind == AST_NIL || n->kind == AST_BOOL || n->kind == AST_INT ||
+           n->kind == AST_FLOAT || n->kind == AST_STRING;
+}
+
+static int
+op_to_bc(int op)
+{
+    switch (op) {
+    case OP_EQ: return BC_EQ;
+    case OP_NE: return BC_NE;
+    case OP_LT: return BC_LT;
+    case OP_GT: return BC_GT;
+    case OP_LE: return BC_LE;
+    case OP_GE: return BC_GE;
+    case OP_ADD: return BC_ADD;
+    case OP_SUB: return BC_SUB;
+    case OP_MUL: return BC_MUL;
+    case OP_DIV: return BC_DIV;
+    case OP_MOD: return BC_MOD;
+    case OP_POW: return BC_POW;
+    case OP_RANGE: return BC_RANGE;
+    case OP_IN: return BC_IN;
+    case OP_MATCHES: return BC_MATCHES;
+    case OP_CONTAINS: return BC_CONTAINS;
+    case OP_STARTSWITH: return BC_STARTSWITH;
+    case OP_ENDSWITH: return BC_ENDSWITH;
+    default: return -1;
+    }
+}
+
+static const char *
+op_text(int op)
+{
+    switch (op) {
+    case OP_NOT: return "!";
+    case OP_NEG: return "-";
+    case OP_PLUS: return "+";
+    case OP_OR: return "||";
+    case OP_AND: return "&&";
+    case OP_EQ: return "==";
+    case OP_NE: return "!=";
+    case OP_LT: return "<";
+    case OP_GT: return ">";
+    case OP_LE: return "<=";
+    case OP_GE: return ">=";
+    case OP_IN: return "in";
+    case OP_MATCHES: return "matches";
+    case OP_CONTAINS: return "contains";
+    case OP_STARTSWITH: return "startsWith";
+    case OP_ENDSWITH: return "endsWith";
+    case OP_RANGE: return "..";
+    case OP_ADD: return "+";
+    case OP_SUB: return "-";
+    case OP_MUL: return "*";
+    case OP_DIV: return "/";
+    case OP_MOD: return "%";
+    case OP_POW: return "**";
+    case OP_COALESCE: return "??";
+    default: return "?";
+    }
+}
+
+static struct expr_vm *
+cc_fold_vm(struct cc *c)
+{
+    if (!c->fold_vm)
+        c->fold_vm = expr_vm_new();
+    return c->fold_vm;
+}
+
+/*
+ * Evaluates a pure literal subtree (numbers, strings, bools, nil, unary and
+ * arithmetic/comparison operators on them). Returns true with *ret (strings
+ * copied into the program arena) when the subtree folds without error;
+ * anything that would fail is left to the run time so the error keeps its
+ * run-time form.
+ */
+static bool
+cc_fold(struct cc *c, const struct ast_node *n, struct expr_value *ret, int depth)
+{
+    if (depth > 32)
+        return false;
+    switch (n->kind) {
+    case AST_NIL: *ret = expr_nil(); return true;
+    case AST_BOOL: *ret = expr_bool(n->b); return true;
+    case AST_INT: *ret = expr_int(n->i); return true;
+    case AST_FLOAT: *ret = expr_float(n->f); return true;
+    case AST_STRING: {
+        char *s = arena_strndup(&c->p->arena, n->str ? n->str : "", n->str ? n->len : 0);
+        if (!s)
+            return false;
+        *ret = expr_strv(s, n->str ? n->len : 0);
+        return true;
+    }
+    case AST_UNARY: {
+        struct expr_value v;
+        if (!n->left || !cc_fold(c, n->left, &v, depth + 1))
+            return false;
+        if (n->op == OP_NOT && v.kind == EXPR_BOOL)
+            *ret = expr_bool(!v.u.b);
+        else if (n->op == OP_NEG && v.kind == EXPR_INT)
+            *ret = expr_int((int64_t)(0 - (uint64_t)v.u.i));
+        else if (n->op == OP_NEG && v.kind == EXPR_FLOAT)
+            *ret = expr_float(-v.u.f);
+        else if (n->op == OP_PLUS && (v.kind == EXPR_INT || v.kind == EXPR_FLOAT))
+            *ret = v;
+        else
+            return false;
+        return true;
+    }
+    case AST_BINARY: {
+        int bc = op_to_bc(n->op);
+        if (bc < 0 || bc == BC_RANGE || bc == BC_IN || bc == BC_MATCHES || bc == BC_CONTAINS ||
+            bc == BC_STARTSWITH || bc == BC_ENDSWITH)
+            return false;
+        struct expr_value a, b, r;
+        if (!n->left || !n->right || !cc_fold(c, n->left, &a, depth + 1) ||
+            !cc_fold(c, n->right, &b, depth + 1))
+            return false;
+        struct expr_vm *vm = cc_fold_vm(c);
+        if (!vm)
+            return false;
+        vm->has_error = false;
+        if (expr_vm_binop(vm, bc, &a, &b, &r) < 0)
+            return false;
+        if (r.kind == EXPR_STRING) {
+            char *s = arena_strndup(&c->p->arena, r.u.s.ptr, r.u.s.len);
+            if (!s)
+                return false;
+            r.u.s.ptr = s;
+        }
+        arena_reset(&vm->arena);
+        *ret = r;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/* A literal array [..] of foldable items, built in the program arena. */
+static bool
+cc_fold_array(struct cc *c, const struct ast_node *n, struct expr_value *ret)
+{
+    if (n->kind != AST_ARRAY)
+        return false;
+    for (size_t i = 0; i < n->nargs; i++)
+        if (!is_literal(n->args[i]) && n->args[i]->kind != AST_UNARY &&
+            n->args[i]->kind != AST_BINARY)
+            return false;
+    struct expr_array *a = arena_zalloc(&c->p->arena, sizeof(*a));
+    struct expr_value *items =
+        arena_alloc(&c->p->arena, (n->nargs ? n->nargs : 1) * sizeof(*items));
+    if (!a || !items)
+        return false;
+    for (size_t i = 0; i < n->nargs; i++)
+        if (!cc_fold(c, n->args[i], &items[i], 0))
+            return false;
+    a->items = items;
+    a->len = a->cap = n->nargs;
+    ret->kind = EXPR_ARRAY;
+    ret->u.a = a;
+    return true;
+}
+
+static struct expr_type
+value_type(struct cc *c, const struct expr_value *v)
+{
+    if (v->kind != EXPR_ARRAY)
+        return EXPR_T(v->kind);
+    struct expr_type elem = EXPR_T_ANY;
+    for (size_t i = 0; i < v->u.a->len; i++) {
+        struct expr_type t = EXPR_T(v->u.a->items[i].kind);
+        if (i == 0)
+            elem = t;
+        else if (!type_same(elem, t))
+            elem = EXPR_T_ANY;
+    }
+    return type_array_of(c, elem);
+}
+
+/* --- operators ---------------------------------------------------------- */
+
+static bool
+kind_is_scalar(int k)
+{
+    return k == EXPR_NIL || k == EXPR_BOOL || k == EXPR_INT || k == EXPR_FLOAT ||
+           k == EXPR_STRING || k == EXPR_TIME || k == EXPR_DURATION;
+}
+
+/*
+ * Result type of an arithmetic/ordering operator on two known scalar types,
+ * found by running the vm's operator on sample values; -1 if the types do
+ * not support it (a compile error, as in expr-lang's checker).
+ */
+static int
+cc_binop_type(struct cc *c, int bc, struct expr_type l, struct expr_type r, struct expr_type *ret)
+{
+    if (!type_known(l) || !type_known(r) || !kind_is_scalar(l.kind) || !kind_is_scalar(r.kind)) {
+        *ret = EXPR_T_ANY;
+        if (bc >= BC_LT && bc <= BC_GE)
+            *ret = EXPR_T(EXPR_BOOL);
+        else if (bc == BC_DIV || bc == BC_POW)
+            *ret = EXPR_T(EXPR_FLOAT);
+        else if (bc == BC_MOD)
+            *ret = EXPR_T(EXPR_INT);
+        return 0;
+    }
+    struct expr_value a = { .kind = l.kind }, b = { .kind = r.kind }, out;
+    if (a.kind == EXPR_INT)
+        a.u.i = 1;
+    if (b.kind == EXPR_INT)
+        b.u.i = 1;
+    if (a.kind == EXPR_STRING)
+        a.u.s.ptr = "";
+    if (b.kind == EXPR_STRING)
+        b.u.s.ptr = "";
+    struct expr_vm *vm = cc_fold_vm(c);
+    if (!vm)
+        return -1;
+    vm->has_error = false;
+    int rc = expr_vm_binop(vm, bc, &a, &b, &out);
+    arena_reset(&vm->arena);
+    if (rc < 0)
+        return -1;
+    *ret = EXPR_T(out.kind);
+    return 0;
+}
+
+static int
+cc_check_bool(struct cc *c, const struct ast_node *n, struct expr_type t, const char *op,
+              struct expr_type other)
+{
+    if (type_known(t) && t.kind != EXPR_BOOL)
+        return cc_error(c, n, "invalid operation: %s (mismatched types %s and %s)", op,
+                        type_name(t), type_name(other));
+    return 0;
+}
+
+/* Builds the hash set for `x in [constant list]`: the strings of the list. */
+static int32_t
+cc_string_set(struct cc *c, const struct ast_node *n, const struct expr_array *a)
+{
+    struct expr_program *p = c->p;
+    struct hashmap *set = hashmap_new(NULL);
+    if (!set)
+        return cc_oom(c, n);
+    for (size_t i = 0; i < a->len; i++) {
+        const struct expr_value *v = &a->items[i];
+        if (v->kind == EXPR_STRING && hashmap_put(set, v->u.s.ptr, v->u.s.len, p) < 0) {
+            hashmap_free(set);
+            return cc_oom(c, n);
+        }
+    }
+    if (p->nsets == p->setcap) {
+        size_t ncap = p->setcap ? p->setcap * 2 : 4;
+        struct hashmap **ns = realloc(p->sets, ncap * sizeof(*ns));
+        if (!ns) {
+            hashmap_free(set);
+            return cc_oom(c, n);
+        }
+        p->sets = ns;
+        p->setcap = ncap;
+    }
+    p->sets[p->nsets] = set;
+    return (int32_t)p->nsets++;
+}
+
+static int32_t
+cc_regex(struct cc *c, const struct ast_node *n, const char *pat, size_t len)
+{
+    struct expr_program *p = c->p;
+    char msg[256];
+    struct expr_regex *re = expr_regex_compile(pat, len, msg, sizeof(msg));
+    if (!re)
+        return cc_error(c, n, "%s", msg);
+    if (p->nregexes == p->regexcap) {
+        size_t ncap = p->regexcap ? p->regexcap * 2 : 4;
+        struct expr_regex **nr = realloc(p->regexes, ncap * sizeof(*nr));
+        if (!nr) {
+            expr_regex_free(re);
+            return cc_oom(c, n);
+        }
+        p->regexes = nr;
+        p->regexcap = ncap;
+    }
+    p->regexes[p->nregexes] = re;
+    return (int32_t)p->nregexes++;
+}
+
+static int
+cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type l, r;
+    int32_t j;
+    int bc;
+
+    switch (n->op) {
+    case OP_AND:
+    case OP_OR:
+        if (cc_node(c, n->left, &l) < 0)
+            return -1;
+        j = cc_emit(c, n, n->op == OP_AND ? BC_JUMP_IF_FALSE : BC_JUMP_IF_TRUE, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        if (cc_node(c, n->right, &r) < 0)
+            return -1;
+        cc_patch(c, j);
+        if (cc_check_bool(c, n, l, op_text(n->op), r) < 0 ||
+            cc_check_bool(c, n, r, op_text(n->op), l) < 0)
+            return -1;
+        *ret = EXPR_T(EXPR_BOOL);
+        return 0;
+    case OP_COALESCE:
+        if (cc_node(c, n->left, &l) < 0)
+            return -1;
+        j = cc_emit(c, n, BC_JUMP_IF_NOT_NIL, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        if (cc_node(c, n->right, &r) < 0)
+            return -1;
+        cc_patch(c, j);
+        *ret = type_same(l, r) ? l : EXPR_T_ANY;
+        return 0;
+    case OP_IN: {
+        struct expr_value arr;
+        if (cc_node(c, n->left, &l) < 0)
+            return -1;
+        if (cc_fold_array(c, n->right, &arr)) {
+            int32_t k = cc_const(c, n->right, arr);
+            int32_t s = cc_string_set(c, n, arr.u.a);
+            cc_emit(c, n, BC_IN_SET, s, k);
+            *ret = EXPR_T(EXPR_BOOL);
+            return 0;
+        }
+        if (cc_node(c, n->right, &r) < 0)
+            return -1;
+        if (type_known(r) && r.kind != EXPR_ARRAY && r.kind != EXPR_MAP && r.kind != EXPR_OBJECT &&
+            r.kind != EXPR_NIL)
+            return cc_error(c, n, "invalid operation: in (mismatched types %s and %s)",
+                            type_name(l), type_name(r));
+        cc_emit(c, n, BC_IN, 0, 0);
+        *ret = EXPR_T(EXPR_BOOL);
+        return 0;
+    }
+    case OP_MATCHES:
+        if (cc_node(c, n->left, &l) < 0)
+            return -1;
+        if (type_known(l) && l.kind != EXPR_STRING && l.kind != EXPR_NIL)
+            return cc_error(c, n, "invalid operation: matches (mismatched types %s and string)",
+                            type_name(l));
+        if (n->right->kind == AST_STRING) {
+            int32_t re = cc_regex(c, n->right, n->right->str, n->right->len);
+            if (re < 0)
+                return -1;
+            cc_emit(c, n, BC_MATCHES_CONST, re, 0);
+        } else {
+            if (cc_node(c, n->right, &r) < 0)
+                return -1;
+            cc_emit(c, n, BC_MATCHES, 0, 0);
+        }
+        *ret = EXPR_T(EXPR_BOOL);
+        return 0;
+    default: break;
+    }
+
+    bc = op_to_bc(n->op);
+    if (bc < 0)
+        return cc_error(c, n, "unknown operator (%s)", op_text(n->op));
+    if (cc_node(c, n->left, &l) < 0 || cc_node(c, n->right, &r) < 0)
+        return -1;
+    switch (bc) {
+    case BC_EQ:
+    case BC_NE: *ret = EXPR_T(EXPR_BOOL); break;
+    case BC_CONTAINS:
+    case BC_STARTSWITH:
+    case BC_ENDSWITH:
+        if ((type_known(l) && l.kind != EXPR_STRING && l.kind != EXPR_NIL) ||
+            (type_known(r) && r.kind != EXPR_STRING && r.kind != EXPR_NIL))
+            return cc_error(c, n, "invalid operation: %s (mismatched types %s and %s)",
+                            op_text(n->op), type_name(l), type_name(r));
+        *ret = EXPR_T(EXPR_BOOL);
+        break;
+    case BC_RANGE:
+        if ((type_known(l) && l.kind != EXPR_INT) || (type_known(r) && r.kind != EXPR_INT))
+            return cc_error(c, n, "invalid operation: .. (mismatched types %s and %s)",
+                            type_name(l), type_name(r));
+        *ret = type_array_of(c, EXPR_T(EXPR_INT));
+        break;
+    default:
+        if (cc_binop_type(c, bc, l, r, ret) < 0)
+            return cc_error(c, n, "invalid operation: %s (mismatched types %s and %s)",
+                            op_text(n->op), type_name(l), type_name(r));
+        break;
+    }
+    cc_emit(c, n, bc, 0, 0);
+    return 0;
+}
+
+static int
+cc_unary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type t;
+    if (cc_node(c, n->left, &t) < 0)
+        return -1;
+    switch (n->op) {
+    case OP_NOT:
+        if (type_known(t) && t.kind != EXPR_BOOL)
+            return cc_error(c, n, "invalid operation: ! (mismatched type %s)", type_name(t));
+        cc_emit(c, n, BC_NOT, 0, 0);
+        *ret = EXPR_T(EXPR_BOOL);
+        return 0;
+    case OP_NEG:
+    case OP_PLUS:
+        if (type_known(t) && t.kind != EXPR_INT && t.kind != EXPR_FLOAT)
+            return cc_error(c, n, "invalid operation: %s (mismatched type %s)", op_text(n->op),
+                            type_name(t));
+        cc_emit(c, n, n->op == OP_NEG ? BC_NEG : BC_PLUS, 0, 0);
+        *ret = t;
+        return 0;
+    default: return cc_error(c, n, "unknown operator (%s)", op_text(n->op));
+    }
+}
+
+/* --- names, members, calls ---------------------------------------------- */
+
+static const struct cc_let *
+cc_find_let(const struct cc *c, const char *name)
+{
+    for (size_t i = c->nlets; i-- > 0;)
+        if (strcmp(c->lets[i].name, name) == 0)
+            return &c->lets[i];
+    return NULL;
+}
+
+static const struct expr_field *
+find_field(const struct expr_class *cls, const char *name)
+{
+    for (size_t i = 0; cls && i < cls->nfields; i++)
+        if (strcmp(cls->fields[i].name, name) == 0)
+            return &cls->fields[i];
+    return NULL;
+}
+
+static const struct expr_method *
+find_method(const struct expr_class *cls, const char *name)
+{
+    for (size_t i = 0; cls && i < cls->nmethods; i++)
+        if (strcmp(cls->methods[i].name, name) == 0)
+            return &cls->methods[i];
+    return NULL;
+}
+
+/* The class holding the methods of a static type, or NULL. */
+static const struct expr_class *
+method_class(struct expr_type t)
+{
+    if (t.kind == EXPR_OBJECT)
+        return t.cls;
+    if (t.kind == EXPR_TIME)
+        return &expr_time_class;
+    if (t.kind == EXPR_DURATION)
+        return &expr_duration_class;
+    return NULL;
+}
+
+static bool
+is_chain(const struct ast_node *n)
+{
+    return n->kind == AST_MEMBER || n->kind == AST_INDEX || n->kind == AST_SLICE ||
+           n->kind == AST_METHOD;
+}
+
+static int cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret,
+                         struct cc_chain *chain);
+
+/* Compiles the object of a member/index/method node, and the `?.` nil check after it. */
+static int
+cc_chain_left(struct cc *c, const struct ast_node *n, struct expr_type *ret, struct cc_chain *chain)
+{
+    int rc = is_chain(n->left) ? cc_chain_node(c, n->left, ret, chain) : cc_node(c, n->left, ret);
+    if (rc < 0)
+        return -1;
+    if (n->optional) {
+        if (chain->n >= CC_CHAIN_MAX)
+            return cc_error(c, n, "too many ?. in one expression");
+        chain->jumps[chain->n++] = cc_emit(c, n, BC_JUMP_IF_NIL, 0, 0);
+    }
+    return 0;
+}
+
+/* obj.name on an object of static type t (already on the stack). */
+static int
+cc_member_of(struct cc *c, const struct ast_node *n, struct expr_type t, const char *name,
+             size_t namelen, struct expr_type *ret)
+{
+    if (t.kind == EXPR_OBJECT && t.cls) {
+        const struct expr_field *f = find_field(t.cls, name);
+        if (f) {
+            cc_emit(c, n, BC_FIELD, cc_field(c, n, f), 0);
+            *ret = f->type;
+            return 0;
+        }
+        if (t.cls->is_map && t.cls->index) {
+            cc_emit(c, n, BC_MAPKEY, cc_const_str(c, n, name, namelen), 0);
+            *ret = t.cls->elem_type;
+            return 0;
+        }
+        if (find_method(t.cls, name))
+            return cc_error(c, n, "type %s has no field %s (it is a method: call it)", type_name(t),
+                            name);
+        return cc_error(c, n, "type %s has no field %s", type_name(t), name);
+    }
+    if (t.kind == EXPR_MAP) {
+        cc_emit(c, n, BC_MAPKEY, cc_const_str(c, n, name, namelen), 0);
+        *ret = type_elem(t);
+        return 0;
+    }
+    if (t.kind == EXPR_ANY) {
+        cc_emit(c, n, BC_MEMBER, cc_const_str(c, n, name, namelen), 0);
+        *ret = EXPR_T_ANY;
+        return 0;
+    }
+    return cc_error(c, n, "type %s has no field %s", type_name(t), name);
+}
+
+static int cc_args(struct cc *c, const struct ast_node *n);
+
+static int
+cc_arity(struct cc *c, const struct ast_node *n, const char *name, int min, int max)
+{
+    int got = (int)n->nargs;
+    if (got < min)
+        return cc_error(c, n, "not enough arguments to call %s", name);
+    if (max >= 0 && got > max)
+        return cc_error(c, n, "too many arguments to call %s", name);
+    return 0;
+}
+
+static int
+cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret, struct cc_chain *chain)
+{
+    struct expr_type t, k;
+
+    switch (n->kind) {
+    case AST_MEMBER:
+        /* $env.name is the variable itself when it exists. */
+        if (n->left->kind == AST_ENV) {
+            struct expr_type vt;
+            int slot = expr_env_find_var(c->env, n->name, &vt);
+            if (slot >= 0) {
+                cc_emit(c, n, BC_LOAD_VAR, slot, 0);
+                *ret = vt;
+                return 0;
+            }
+        }
+        if (cc_chain_left(c, n, &t, chain) < 0)
+            return -1;
+        return cc_member_of(c, n, t, n->name, strlen(n->name), ret);
+
+    case AST_INDEX:
+        if (n->left->kind == AST_ENV && n->right->kind == AST_STRING) {
+            struct expr_type vt;
+            int slot = n->right->str && !memchr(n->right->str, 0, n->right->len)
+                           ? expr_env_find_var(c->env, n->right->str, &vt)
+                           : -1;
+            if (slot >= 0) {
+                cc_emit(c, n, BC_LOAD_VAR, slot, 0);
+                *ret = vt;
+                return 0;
+            }
+        }
+        if (cc_chain_left(c, n, &t, chain) < 0)
+            return -1;
+        /* A constant key on a typed object resolves like a member. */
+        if (n->right->kind == AST_STRING &&
+            ((t.kind == EXPR_OBJECT && t.cls && (t.cls->is_map || !t.cls->at)) ||
+             t.kind == EXPR_MAP) &&
+            !memchr(n->right->str, 0, n->right->len)) {
+            if (t.kind == EXPR_OBJECT && t.cls->is_map && t.cls->index) {
+                cc_emit(c, n, BC_MAPKEY, cc_const_str(c, n, n->right->str, n->right->len), 0);
+                *ret = t.cls->elem_type;
+                return 0;
+            }
+            return cc_member_of(c, n, t, n->right->str, n->right->len, ret);
+        }
+        if (cc_node(c, n->right, &k) < 0)
+            return -1;
+        if (t.kind == EXPR_ARRAY && type_known(k) && k.kind != EXPR_INT && k.kind != EXPR_FLOAT)
+            return cc_error(c, n->right,
+                            "array elements can only be selected using an integer (got %s)",
+                            type_name(k));
+        if (type_known(t) && t.kind != EXPR_ARRAY && t.kind != EXPR_MAP && t.kind != EXPR_STRING &&
+            t.kind != EXPR_OBJECT && t.kind != EXPR_NIL)
+            return cc_error(c, n, "type %s does not support indexing", type_name(t));
+        cc_emit(c, n, BC_INDEX, 0, 0);
+        *ret = t.kind == EXPR_STRING ? EXPR_T(EXPR_INT) : type_elem(t);
+        return 0;
+
+    case AST_SLICE: {
+        int flags = 0;
+        if (cc_chain_left(c, n, &t, chain) < 0)
+            return -1;
+        if (type_known(t) && t.kind != EXPR_ARRAY && t.kind != EXPR_STRING &&
+            !(t.kind == EXPR_OBJECT && type_iterable(t)))
+            return cc_error(c, n, "cannot slice %s", type_name(t));
+        if (n->from) {
+            if (cc_node(c, n->from, &k) < 0)
+                return -1;
+            if (type_known(k) && k.kind != EXPR_INT)
+                return cc_error(c, n->from, "non-integer slice index %s", type_name(k));
+            flags |= 1;
+        }
+        if (n->to) {
+            if (cc_node(c, n->to, &k) < 0)
+                return -1;
+            if (type_known(k) && k.kind != EXPR_INT)
+                return cc_error(c, n->to, "non-integer slice index %s", type_name(k));
+            flags |= 2;
+        }
+        cc_emit(c, n, BC_SLICE, flags, 0);
+        if (t.kind == EXPR_OBJECT)
+            *ret = type_array_of(c, type_elem(t));
+        else
+            *ret = t;
+        return 0;
+    }
+
+    case AST_METHOD: {
+        if (cc_chain_left(c, n, &t, chain) < 0)
+            return -1;
+        const struct expr_class *cls = method_class(t);
+        if (type_known(t) && !cls)
+            return cc_error(c, n, "type %s has no method %s", type_name(t), n->name);
+        const struct expr_method *m = cls ? find_method(cls, n->name) : NULL;
+        if (cls && !m) {
+            if (find_field(cls, n->name))
+                return cc_error(c, n, "%s is not callable", n->name);
+            return cc_error(c, n, "type %s has no method %s", type_name(t), n->name);
+        }
+        if (m && cc_arity(c, n, n->name, m->min_args, m->max_args) < 0)
+            return -1;
+        if (cc_args(c, n) < 0)
+            return -1;
+        if (m) {
+            cc_emit(c, n, BC_METHOD, cc_method(c, n, m), (int32_t)n->nargs);
+            *ret = m->ret_type;
+        } else {
+            cc_emit(c, n, BC_METHOD_DYN, cc_const_str(c, n, n->name, strlen(n->name)),
+                    (int32_t)n->nargs);
+            *ret = EXPR_T_ANY;
+        }
+        return 0;
+    }
+    default: return cc_node(c, n, ret);
+    }
+}
+
+static int
+cc_chain(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct cc_chain chain = { .n = 0 };
+    if (cc_chain_node(c, n, ret, &chain) < 0)
+        return -1;
+    for (size_t i = 0; i < chain.n; i++)
+        cc_patch(c, chain.jumps[i]);
+    return 0;
+}
+
+/*
+ * A closure passed to a function: its body is compiled here behind a jump,
+ * with a scope of its own whose item slot expr_vm_call_closure() fills.
+ */
+static int
+cc_closure_value(struct cc *c, const struct ast_node *n)
+{
+    struct expr_program *p = c->p;
+    if (c->nscopes >= CC_SCOPES_MAX)
+        return cc_error(c, n, "closures nested too deeply");
+    int32_t base = cc_local(c, n, SCOPE_SLOTS);
+    if (base < 0)
+        return -1;
+    int32_t over = cc_emit(c, n, BC_JUMP, 0, 0);
+    int32_t entry = cc_here(c);
+    c->scopes[c->nscopes++] = (struct cc_scope){ .base = base, .item = EXPR_T_ANY };
+    struct expr_type t;
+    int rc = cc_node(c, n->left, &t);
+    c->nscopes--;
+    if (rc < 0)
+        return -1;
+    cc_emit(c, n, BC_RETURN, 0, 0);
+    cc_patch(c, over);
+    GROW(c, p->closures, p->nclosures, p->closurecap, n);
+    p->closures[p->nclosures] = (struct bc_closure){ .prog = p, .entry = entry, .scope = base };
+    cc_emit(c, n, BC_CLOSURE, (int32_t)p->nclosures++, 0);
+    return 0;
+}
+
+static int
+cc_args(struct cc *c, const struct ast_node *n)
+{
+    for (size_t i = 0; i < n->nargs; i++) {
+        struct expr_type t;
+        int rc = n->args[i]->kind == AST_CLOSURE ? cc_closure_value(c, n->args[i])
+                                                 : cc_node(c, n->args[i], &t);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --- predicates --------------------------------------------------------- */
+
+enum pred_kind {
+    P_ALL,
+    P_ANY,
+    P_NONE,
+    P_ONE,
+    P_FILTER,
+    P_MAP,
+    P_FIND,
+    P_FINDINDEX,
+    P_FINDLAST,
+    P_FINDLASTINDEX,
+    P_COUNT,
+    P_SUM,
+    P_GROUPBY,
+    P_SORTBY,
+    P_REDUCE,
+};
+
+static const struct {
+    const char *name;
+    int kind, min, max;
+} predicates[] = {
+    { "all", P_ALL, 2, 2 },           { "any", P_ANY, 2, 2 },
+    { "none", P_NONE, 2, 2 },         { "one", P_ONE, 2, 2 },
+    { "filter", P_FILTER, 2, 2 },     { "map", P_MAP, 2, 2 },
+    { "find", P_FIND, 2, 2 },         { "findIndex", P_FINDINDEX, 2, 2 },
+    { "findLast", P_FINDLAST, 2, 2 }, { "findLastIndex", P_FINDLASTINDEX, 2, 2 },
+    { "count", P_COUNT, 1, 2 },       { "sum", P_SUM, 1, 2 },
+    { "groupBy", P_GROUPBY, 2, 2 },   { "sortBy", P_SORTBY, 2, 3 },
+    { "reduce", P_REDUCE, 2, 3 },
+};
+
+/* The body of a predicate argument: a closure's expression, or the argument itself. */
+static const struct ast_node *
+pred_body(const struct ast_node *arg)
+{
+    return arg->kind == AST_CLOSURE ? arg->left : arg;
+}
+
+static int
+cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type *ret)
+{
+    struct expr_type coll, t;
+    const char *name = n->name;
+    if (cc_node(c, n->args[0], &coll) < 0)
+        return -1;
+    if (!type_iterable(coll))
+        return cc_error(c, n->args[0], "builtin %s takes only array (got %s)", name,
+                        type_name(coll));
+    if (c->nscopes >= CC_SCOPES_MAX)
+        return cc_error(c, n, "predicates nested too deeply");
+    int32_t s = cc_local(c, n, SCOPE_SLOTS);
+    if (s < 0)
+        return -1;
+    bool rev = kind == P_FINDLAST || kind == P_FINDLASTINDEX;
+    cc_emit(c, n, rev ? BC_BEGIN_REV : BC_BEGIN, s, 0);
+
+    int32_t empty_jump = -1;
+    if (kind == P_SUM) {
+        cc_emit(c, n, BC_CONST, cc_const(c, n, expr_int(0)), 0);
+        cc_emit(c, n, BC_STORE, s + SCOPE_ACC, 0);
+    } else if (kind == P_REDUCE && n->nargs == 3) {
+        if (cc_node(c, n->args[2], &t) < 0)
+            return -1;
+        cc_emit(c, n, BC_STORE, s + SCOPE_ACC, 0);
+    } else if (kind == P_REDUCE) {
+        /* No initial value: the first element is the accumulator; empty input is an error. */
+        empty_jump = cc_emit(c, n, BC_NEXT, s, 0);
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ITEM, 0);
+        cc_emit(c, n, BC_STORE, s + SCOPE_ACC, 0);
+        /* STEP jumps over the THROW below, to the loop head. */
+        cc_emit(c, n, BC_STEP, s, cc_here(c) + 2);
+        if (!c->failed)
+            c->p->code[empty_jump].b = cc_here(c);
+        cc_emit(c, n, BC_THROW,
+                cc_const_str(c, n, "reduce of empty array with no initial value", 43), 0);
+    }
+
+    int32_t loop = cc_here(c);
+    int32_t next = cc_emit(c, n, rev ? BC_NEXT_REV : BC_NEXT, s, 0);
+    c->scopes[c->nscopes++] = (struct cc_scope){ .base = s, .item = type_elem(coll) };
+    struct expr_type bt = EXPR_T_ANY;
+    int rc = 0;
+    if (n->nargs >= 2)
+        rc = cc_node(c, pred_body(n->args[1]), &bt);
+    else
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ITEM, 0);
+    c->nscopes--;
+    if (rc < 0)
+        return -1;
+    bool want_bool = kind <= P_FINDLASTINDEX && kind != P_MAP;
+    if (kind == P_COUNT && n->nargs == 2)
+        want_bool = true;
+    if (want_bool && type_known(bt) && bt.kind != EXPR_BOOL)
+        return cc_error(c, n->args[1], "predicate should return boolean (got %s)", type_name(bt));
+
+    int32_t j, brk = -1;
+    int step = rev ? BC_STEP_REV : BC_STEP;
+    switch (kind) {
+    case P_ALL:
+    case P_ANY:
+    case P_NONE:
+        if (kind == P_NONE)
+            cc_emit(c, n, BC_NOT, 0, 0);
+        brk = cc_emit(c, n, kind == P_ANY ? BC_JUMP_IF_TRUE : BC_JUMP_IF_FALSE, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, kind == P_ANY ? BC_FALSE : BC_TRUE, 0, 0);
+        cc_patch(c, brk);
+        *ret = EXPR_T(EXPR_BOOL);
+        break;
+    case P_ONE:
+    case P_COUNT:
+        j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
+        cc_emit(c, n, BC_INC_LOCAL, s + SCOPE_COUNT, 0);
+        cc_patch(c, j);
+        cc_emit(c, n, BC_POP, 0, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_LOAD, s + SCOPE_COUNT, 0);
+        if (kind == P_ONE) {
+            cc_emit(c, n, BC_CONST, cc_const(c, n, expr_int(1)), 0);
+            cc_emit(c, n, BC_EQ, 0, 0);
+            *ret = EXPR_T(EXPR_BOOL);
+        } else {
+            *ret = EXPR_T(EXPR_INT);
+        }
+        break;
+    case P_FILTER:
+        j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ITEM, 0);
+        cc_emit(c, n, BC_ACC_PUSH, s, 0);
+        cc_emit(c, n, step, s, loop);
+        cc_patch(c, j);
+        cc_emit(c, n, BC_POP, 0, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_ACC_ARRAY, s, 0);
+        *ret = type_array_of(c, type_elem(coll));
+        break;
+    case P_MAP:
+        cc_emit(c, n, BC_ACC_PUSH, s, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_ACC_ARRAY, s, 0);
+        *ret = type_array_of(c, bt);
+        break;
+    case P_FIND:
+    case P_FINDLAST:
+    case P_FINDINDEX:
+    case P_FINDLASTINDEX:
+        j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        if (kind == P_FIND || kind == P_FINDLAST)
+            cc_emit(c, n, BC_LOAD, s + SCOPE_ITEM, 0);
+        else
+            cc_emit(c, n, BC_LOAD, s + SCOPE_INDEX, 0);
+        brk = cc_emit(c, n, BC_JUMP, 0, 0);
+        cc_patch(c, j);
+        cc_emit(c, n, BC_POP, 0, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_NIL, 0, 0);
+        cc_patch(c, brk);
+        *ret = (kind == P_FIND || kind == P_FINDLAST) ? type_elem(coll) : EXPR_T_ANY;
+        break;
+    case P_SUM:
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ACC, 0);
+        cc_emit(c, n, BC_ADD, 0, 0);
+        cc_emit(c, n, BC_STORE, s + SCOPE_ACC, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ACC, 0);
+        *ret = (bt.kind == EXPR_INT || bt.kind == EXPR_FLOAT) ? bt : EXPR_T_ANY;
+        break;
+    case P_GROUPBY:
+        cc_emit(c, n, BC_GROUP_ADD, s, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_ACC_MAP, s, 0);
+        *ret = EXPR_T(EXPR_MAP);
+        break;
+    case P_SORTBY:
+        cc_emit(c, n, BC_SORT_ADD, s, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        if (n->nargs == 3) {
+            if (cc_node(c, n->args[2], &t) < 0)
+                return -1;
+            if (type_known(t) && t.kind != EXPR_STRING)
+                return cc_error(c, n->args[2], "sortBy order argument must be a string (got %s)",
+                                type_name(t));
+        } else {
+            cc_emit(c, n, BC_CONST, cc_const_str(c, n, "asc", 3), 0);
+        }
+        cc_emit(c, n, BC_SORT_END, s, 0);
+        *ret = type_array_of(c, type_elem(coll));
+        break;
+    case P_REDUCE:
+        cc_emit(c, n, BC_STORE, s + SCOPE_ACC, 0);
+        cc_emit(c, n, step, s, loop);
+        c->p->code[next].b = cc_here(c);
+        cc_emit(c, n, BC_LOAD, s + SCOPE_ACC, 0);
+        *ret = EXPR_T_ANY;
+        break;
+    default: return cc_error(c, n, "unknown builtin %s", name);
+    }
+    return c->failed ? -1 : 0;
+}
+
+static int
+cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(predicates); i++) {
+        if (strcmp(predicates[i].name, n->name) != 0)
+            continue;
+        if ((int)n->nargs < predicates[i].min || (int)n->nargs > predicates[i].max)
+            return cc_error(c, n, "invalid number of arguments (expected %d, got %zu)",
+                            predicates[i].min, n->nargs);
+        return cc_predicate(c, n, predicates[i].kind, ret);
+    }
+    const struct expr_func *f = expr_env_find_func(c->env, n->name);
+    if (!f) {
+        if (cc_find_let(c, n->name) || expr_env_find_var(c->env, n->name, NULL) >= 0)
+            return cc_error(c, n, "%s is not callable", n->name);
+        return cc_error(c, n, "unknown name %s", n->name);
+    }
+    if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0 || cc_args(c, n) < 0)
+        return -1;
+    cc_emit(c, n, BC_CALL, cc_func(c, n, f), (int32_t)n->nargs);
+    *ret = f->ret_type;
+    return 0;
+}
+
+/* --- the other nodes ---------------------------------------------------- */
+
+static int
+cc_ident(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    const struct cc_let *l = cc_find_let(c, n->name);
+    if (l) {
+        cc_emit(c, n, BC_LOAD, l->slot, 0);
+        *ret = l->type;
+        return 0;
+    }
+    int slot = expr_env_find_var(c->env, n->name, ret);
+    if (slot < 0)
+        return cc_error(c, n, "unknown name %s", n->name);
+    cc_emit(c, n, BC_LOAD_VAR, slot, 0);
+    return 0;
+}
+
+static int
+cc_pointer(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    if (c->nscopes == 0)
+        return cc_error(c, n, "cannot use pointer accessor outside predicate");
+    const struct cc_scope *s = &c->scopes[c->nscopes - 1];
+    const char *name = n->name ? n->name : "";
+    if (name[0] == '\0') {
+        cc_emit(c, n, BC_LOAD, s->base + SCOPE_ITEM, 0);
+        *ret = s->item;
+    } else if (strcmp(name, "index") == 0) {
+        cc_emit(c, n, BC_LOAD, s->base + SCOPE_INDEX, 0);
+        *ret = EXPR_T(EXPR_INT);
+    } else if (strcmp(name, "acc") == 0) {
+        cc_emit(c, n, BC_LOAD, s->base + SCOPE_ACC, 0);
+        *ret = EXPR_T_ANY;
+    } else {
+        return cc_error(c, n, "unknown pointer #%s", name);
+    }
+    return 0;
+}
+
+static int
+cc_let(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type vt;
+    if (expr_env_find_var(c->env, n->name, NULL) >= 0)
+        return cc_error(c, n, "cannot redeclare variable %s", n->name);
+    if (expr_env_find_func(c->env, n->name))
+        return cc_error(c, n, "cannot redeclare function %s", n->name);
+    if (cc_find_let(c, n->name))
+        return cc_error(c, n, "cannot redeclare %s", n->name);
+    if (c->nlets >= CC_LETS_MAX)
+        return cc_error(c, n, "too many let bindings");
+    if (cc_node(c, n->cond, &vt) < 0)
+        return -1;
+    int32_t slot = cc_local(c, n, 1);
+    if (slot < 0)
+        return -1;
+    cc_emit(c, n, BC_STORE, slot, 0);
+    c->lets[c->nlets++] = (struct cc_let){ .name = n->name, .slot = slot, .type = vt };
+    int rc = cc_node(c, n->left, ret);
+    c->nlets--;
+    return rc;
+}
+
+static int
+cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type t, u;
+    struct expr_value v;
+    int32_t j, k;
+    int rc = 0;
+
+    if (c->failed)
+        return -1;
+    if (!n)
+        return cc_error(c, NULL, "missing expression");
+    if (++c->depth > CC_DEPTH_MAX) {
+        c->depth--;
+        return cc_error(c, n, "expression nested too deeply");
+    }
+    *ret = EXPR_T_ANY;
+
+    switch (n->kind) {
+    case AST_NIL:
+    case AST_BOOL:
+    case AST_INT:
+    case AST_FLOAT:
+    case AST_STRING:
+    case AST_UNARY:
+    case AST_BINARY:
+        if (cc_fold(c, n, &v, 0)) {
+            if (v.kind == EXPR_NIL)
+                cc_emit(c, n, BC_NIL, 0, 0);
+            else if (v.kind == EXPR_BOOL)
+                cc_emit(c, n, v.u.b ? BC_TRUE : BC_FALSE, 0, 0);
+            else
+                cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
+            *ret = EXPR_T(v.kind);
+        } else if (n->kind == AST_UNARY) {
+            rc = cc_unary(c, n, ret);
+        } else if (n->kind == AST_BINARY) {
+            rc = cc_binary(c, n, ret);
+        } else {
+            rc = cc_oom(c, n);
+        }
+        break;
+    case AST_IDENT: rc = cc_ident(c, n, ret); break;
+    case AST_ENV:
+        cc_emit(c, n, BC_LOAD_ENV, 0, 0);
+        *ret = EXPR_T(EXPR_MAP);
+        break;
+    case AST_POINTER: rc = cc_pointer(c, n, ret); break;
+    case AST_MEMBER:
+    case AST_INDEX:
+    case AST_SLICE:
+    case AST_METHOD: rc = cc_chain(c, n, ret); break;
+    case AST_CALL: rc = cc_call(c, n, ret); break;
+    case AST_CONDITIONAL:
+        if (cc_node(c, n->cond, &t) < 0)
+            break;
+        if (type_known(t) && t.kind != EXPR_BOOL) {
+            rc = cc_error(c, n->cond, "non-bool expression (type %s) used as condition",
+                          type_name(t));
+            break;
+        }
+        j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
+        cc_emit(c, n, BC_POP, 0, 0);
+        if (cc_node(c, n->left, &t) < 0)
+            break;
+        k = cc_emit(c, n, BC_JUMP, 0, 0);
+        cc_patch(c, j);
+        cc_emit(c, n, BC_POP, 0, 0);
+        if (cc_node(c, n->right, &u) < 0)
+            break;
+        cc_patch(c, k);
+        *ret = type_same(t, u) ? t : EXPR_T_ANY;
+        break;
+    case AST_ARRAY:
+        if (cc_fold_array(c, n, &v)) {
+            cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
+            *ret = value_type(c, &v);
+            break;
+        }
+        u = EXPR_T_ANY;
+        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
+            rc = cc_node(c, n->args[i], &t);
+            u = i == 0 ? t : (type_same(u, t) ? u : EXPR_T_ANY);
+        }
+        if (rc < 0)
+            break;
+        cc_emit(c, n, BC_ARRAY, (int32_t)n->nargs, 0);
+        *ret = type_array_of(c, u);
+        break;
+    case AST_MAP:
+        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
+            rc = cc_node(c, n->keys[i], &t);
+            if (rc == 0 && type_known(t) && t.kind != EXPR_STRING)
+                rc = cc_error(c, n->keys[i], "cannot use %s as type string in map key",
+                              type_name(t));
+            if (rc == 0)
+                rc = cc_node(c, n->args[i], &t);
+        }
+        if (rc < 0)
+            break;
+        cc_emit(c, n, BC_MAP, (int32_t)n->nargs, 0);
+        *ret = EXPR_T(EXPR_MAP);
+        break;
+    case AST_CLOSURE: rc = cc_error(c, n, "unexpected closure outside a function call"); break;
+    case AST_LET: rc = cc_let(c, n, ret); break;
+    case AST_SEQUENCE:
+        if (n->nargs == 0) {
+            rc = cc_error(c, n, "empty sequence expression");
+            break;
+        }
+        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
+            rc = cc_node(c, n->args[i], ret);
+            if (rc == 0 && i + 1 < n->nargs)
+                cc_emit(c, n, BC_POP, 0, 0);
+        }
+        break;
+    default: rc = cc_error(c, n, "unknown node kind %d", n->kind); break;
+    }
+    c->depth--;
+    return c->failed ? -1 : rc;
+}
+
+/* --- program ------------------------------------------------------------ */
+
+struct expr_program *
+expr_compile(const struct expr_env *env, const char *src, size_t len, struct expr_type expect,
+             struct expr_error *err)
+{
+    struct expr_program *p = calloc(1, sizeof(*p));
+    struct arena ast_arena;
+    arena_init(&ast_arena, 8192);
+    struct cc c = { .p = p, .env = env, .err = err };
+    if (err)
+        memset(err, 0, sizeof(*err));
+    if (!p)
+        goto oom;
+    arena_init(&p->arena, 4096);
+    p->env = env;
+    p->source = malloc(len + 1);
+    if (!p->source)
+        goto oom;
+    if (len)
+        memcpy(p->source, src, len);
+    p->source[len] = '\0';
+    p->srclen = len;
+
+    struct parse_error perr = { 0 };
+    struct ast_node *root = ast_parse(&ast_arena, p->source, len, &perr);
+    if (!root) {
+        expr_error_set(err, p->source, len, perr.line, perr.column, perr.message);
+        goto fail;
+    }
+    struct expr_type t;
+    if (cc_node(&c, root, &t) < 0)
+        goto fail;
+    if (expect.kind == EXPR_BOOL && type_known(t) && t.kind != EXPR_BOOL) {
+        cc_error(&c, root, "expected bool, but got %s", type_name(t));
+        goto fail;
+    }
+    cc_emit(&c, root, BC_RETURN, 0, 0);
+    if (c.failed)
+        goto fail;
+    p->main_end = (int32_t)p->ncode;
+    p->type = t;
+    arena_free(&ast_arena);
+    expr_vm_free(c.fold_vm);
+    return p;
+oom:
+    expr_error_set(err, NULL, 0, 0, 0, "out of memory");
+fail:
+    arena_free(&ast_arena);
+    expr_vm_free(c.fold_vm);
+    expr_program_free(p);
+    return NULL;
+}
+
+void
+expr_program_free(struct expr_program *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nregexes; i++)
+        expr_regex_free(p->regexes[i]);
+    for (size_t i = 0; i < p->nsets; i++)
+        hashmap_free(p->sets[i]);
+    free(p->regexes);
+    free(p->sets);
+    free(p->code);
+    free(p->consts);
+    free(p->fields);
+    free(p->methods);
+    free(p->funcs);
+    free(p->closures);
+    free(p->source);
+    arena_free(&p->arena);
+    free(p);
+}
+
+const char *
+expr_program_source(const struct expr_program *p)
+{
+    return p ? p->source : NULL;
+}
+
+struct expr_type
+expr_program_type(const struct expr_program *p)
+{
+    return p ? p->type : EXPR_T_ANY;
+}
+
+static const char *const opcode_names[BC_COUNT_] = {
+    [BC_NOP] = "NOP",
+    [BC_CONST] = "CONST",
+    [BC_NIL] = "NIL",
+    [BC_TRUE] = "TRUE",
+    [BC_FALSE] = "FALSE",
+    [BC_POP] = "POP",
+    [BC_LOAD_VAR] = "LOAD_VAR",
+    [BC_LOAD_ENV] = "LOAD_ENV",
+    [BC_LOAD] = "LOAD",
+    [BC_STORE] = "STORE",
+    [BC_INC_LOCAL] = "INC_LOCAL",
+    [BC_JUMP] = "JUMP",
+    [BC_JUMP_IF_FALSE] = "JUMP_IF_FALSE",
+    [BC_JUMP_IF_TRUE] = "JUMP_IF_TRUE",
+    [BC_JUMP_IF_NIL] = "JUMP_IF_NIL",
+    [BC_JUMP_IF_NOT_NIL] = "JUMP_IF_NOT_NIL",
+    [BC_FIELD] = "FIELD",
+    [BC_MEMBER] = "MEMBER",
+    [BC_MAPKEY] = "MAPKEY",
+    [BC_INDEX] = "INDEX",
+    [BC_SLICE] = "SLICE",
+    [BC_METHOD] = "METHOD",
+    [BC_METHOD_DYN] = "METHOD_DYN",
+    [BC_CALL] = "CALL",
+    [BC_CLOSURE] = "CLOSURE",
+    [BC_NOT] = "NOT",
+    [BC_NEG] = "NEG",
+    [BC_PLUS] = "PLUS",
+    [BC_EQ] = "EQ",
+    [BC_NE] = "NE",
+    [BC_LT] = "LT",
+    [BC_GT] = "GT",
+    [BC_LE] = "LE",
+    [BC_GE] = "GE",
+    [BC_ADD] = "ADD",
+    [BC_SUB] = "SUB",
+    [BC_MUL] = "MUL",
+    [BC_DIV] = "DIV",
+    [BC_MOD] = "MOD",
+    [BC_POW] = "POW",
+    [BC_RANGE] = "RANGE",
+    [BC_IN] = "IN",
+    [BC_IN_SET] = "IN_SET",
+    [BC_MATCHES] = "MATCHES",
+    [BC_MATCHES_CONST] = "MATCHES_CONST",
+    [BC_CONTAINS] = "CONTAINS",
+    [BC_STARTSWITH] = "STARTSWITH",
+    [BC_ENDSWITH] = "ENDSWITH",
+    [BC_ARRAY] = "ARRAY",
+    [BC_MAP] = "MAP",
+    [BC_BOOL_CHECK] = "BOOL_CHECK",
+    [BC_BEGIN] = "BEGIN",
+    [BC_BEGIN_REV] = "BEGIN_REV",
+    [BC_NEXT] = "NEXT",
+    [BC_NEXT_REV] = "NEXT_REV",
+    [BC_STEP] = "STEP",
+    [BC_STEP_REV] = "STEP_REV",
+    [BC_ACC_PUSH] = "ACC_PUSH",
+    [BC_ACC_ARRAY] = "ACC_ARRAY",
+    [BC_ACC_MAP] = "ACC_MAP",
+    [BC_GROUP_ADD] = "GROUP_ADD",
+    [BC_SORT_ADD] = "SORT_ADD",
+    [BC_SORT_END] = "SORT_END",
+    [BC_THROW] = "THROW",
+    [BC_RETURN] = "RETURN",
+};
+
+const char *
+expr_opcode_name(int op)
+{
+    if (op < 0 || op >= BC_COUNT_ || !opcode_names[op])
+        return "?";
+    return opcode_names[op];
+}
+
+static void
+dump_value(const struct expr_value *v, FILE *out)
+{
+    switch (v->kind) {
+    case EXPR_INT: fprintf(out, "%lld", (long long)v->u.i); break;
+    case EXPR_FLOAT: fprintf(out, "%g", v->u.f); break;
+    case EXPR_STRING:
+        fprintf(out, "\"%.*s\"", v->u.s.len > 60 ? 60 : (int)v->u.s.len, v->u.s.ptr);
+        break;
+    case EXPR_ARRAY: fprintf(out, "[%zu items]", v->u.a->len); break;
+    default: fputs(expr_kind_name((enum expr_kind)v->kind), out); break;
+    }
+}
+
+/*
+ * One instruction per line: index, opcode, operands, and what the operands
+ * name (constant, field, method, function) after a semicolon.
+ */
+void
+expr_program_dump(const struct expr_program *p, FILE *out)
+{
+    if (!p || !out)
+        return;
+    fprintf(out, "; %s\n; %zu instructions, %zu constants, %d local slots\n", p->source, p->ncode,
+            p->nconsts, p->nlocals);
+    for (size_t i = 0; i < p->ncode; i++) {
+        const struct bc_insn *in = &p->code[i];
+        fprintf(out, "%04zu  %-14s %5d %5d", i, expr_opcode_name(in->op), in->a, in->b);
+        switch (in->op) {
+        case BC_CONST:
+        case BC_MEMBER:
+        case BC_MAPKEY:
+        case BC_METHOD_DYN:
+        case BC_THROW:
+            fputs("  ; ", out);
+            dump_value(&p->consts[in->a], out);
+            break;
+        case BC_IN_SET:
+            fputs("  ; ", out);
+            dump_value(&p->consts[in->b], out);
+            break;
+        case BC_FIELD: fprintf(out, "  ; .%s", p->fields[in->a]->name); break;
+        case BC_METHOD: fprintf(out, "  ; .%s()", p->methods[in->a]->name); break;
+        case BC_CALL: fprintf(out, "  ; %s()", p->funcs[in->a]->name); break;
+        case BC_LOAD_VAR: fprintf(out, "  ; %s", expr_env_var_name(p->env, (size_t)in->a)); break;
+        default: break;
+        }
+        fputc('\n', out);
+    }
+}

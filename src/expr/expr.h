@@ -298,7 +298,7 @@ size_t expr_format_float(double f, char *buf, size_t size);
  * number of evaluating threads. The stash is the exception: it is written at
  * run time and locks internally.
  */
-enum expr_data_type { EXPR_DATA_STRING, EXPR_DATA_REGEXP, EXPR_DATA_MAP };
+enum expr_data_type { EXPR_DATA_STRING, EXPR_DATA_REGEXP, EXPR_DATA_MAP, EXPR_DATA_BOTS };
 /*
  * Loads data_dir/dest_file for File()/RegexpInFile()/FileMap()/LookupFile(),
  * keyed by dest_file. Loading the same file twice is a no-op. A bad regexp
@@ -311,6 +311,9 @@ void expr_data_reset(void); /* forgets every loaded file (tests, reload) */
 /* Declares a stash cache for GetFromStash/SetInStash: at most size keys, each kept ttl_ns. */
 int expr_stash_declare(const char *name, size_t size, int64_t ttl_ns);
 void expr_stash_reset(void);
+/* Stores key=val in a declared stash (parsers' stash: directive); ttl_ns < 0 = the stash's ttl. */
+int expr_stash_set(const char *name, const char *key, size_t keylen, const char *val,
+                   size_t vallen, int64_t ttl_ns);
 
 /* GetDecisionsCount & co; without a provider they return 0 (and TimeLeft 0s). */
 struct expr_decisions_provider {

@@ -38,4 +38,13 @@ struct expr_regex *expr_regex_compile(const char *pat, size_t len, char *err, si
 int expr_regex_match(const struct expr_regex *re, const char *s, size_t len);
 void expr_regex_free(struct expr_regex *re);
 
+/*
+ * Go library behaviour shared by the helpers_*.c files (helpers_strings.c).
+ * expr_go_parse_float is strconv.ParseFloat(s, 64): 0, -EINVAL on a syntax
+ * error (*ret = 0) or -ERANGE on overflow (*ret = +-Inf, as Go returns).
+ * expr_go_trim_space is strings.TrimSpace (Unicode white space, both ends).
+ */
+int expr_go_parse_float(const char *s, size_t len, double *ret);
+void expr_go_trim_space(const char **s, size_t *len);
+
 #endif

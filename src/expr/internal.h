@@ -5,6 +5,10 @@
  * arena and the error buffer. Methods of Go value types (time.Time,
  * time.Duration, time.Weekday) are classes too: their callbacks receive a
  * pointer to the struct expr_value as `obj`.
+ * Owners: vm.c has expr_vm_new/free, expr_vm_error, expr_eval,
+ * expr_vm_call_closure and the arena helpers (expr_vm_alloc/str/strf/array/map,
+ * expr_array_push, expr_map_set/get); value.c has the "value utilities" of
+ * expr.h; builtins.c has expr_builtins[] and the Go value-type classes.
  */
 #ifndef PHALANX_EXPR_INTERNAL_H
 #define PHALANX_EXPR_INTERNAL_H
@@ -25,5 +29,33 @@ struct expr_vm {
 extern const struct expr_class expr_time_class;     /* Hour() Minute() Weekday() Unix() Format() Sub() ... */
 extern const struct expr_class expr_duration_class; /* Hours() Minutes() Seconds() String() ... */
 extern const struct expr_class expr_weekday_class;  /* String(); obj is the struct expr_value (int) */
+/*
+ * time.Weekday and time.Month values are EXPR_OBJECT values of these classes
+ * whose ptr points at a static struct expr_value holding the number (Sunday=0,
+ * January=1), from expr_weekday_value()/expr_month_value(). %v prints the
+ * name (Go's String()), JSON and int() give the number, == compares them with
+ * each other only (Go: Weekday(1) != 1).
+ */
+extern const struct expr_class expr_month_class; /* String() */
+struct expr_value expr_weekday_value(int wd);    /* 0..6 (builtins.c) */
+struct expr_value expr_month_value(int m);       /* 1..12 (builtins.c) */
+
+/* Shared by value.c and builtins.c (value.c). */
+/* Go's %T of a value: "int", "float64", "[]interface {}", "time.Time", the class name... */
+const char *expr_value_type_name(const struct expr_value *v);
+/* Decodes one rune like Go's utf8.DecodeRune: invalid => 0xFFFD with *size 1 (0 at end). */
+int32_t expr_utf8_decode(const char *s, size_t len, size_t *size);
+/* Appends r as UTF-8 (invalid runes as U+FFFD); returns the bytes written (1..4) into buf. */
+size_t expr_utf8_encode(int32_t r, char *buf);
+/* Like expr_value_from_json, but keeps integers that fit int64 as ints (JSON env files). */
+int expr_value_from_json_ex(struct expr_vm *vm, const char *text, size_t len, bool keep_ints,
+                            struct expr_value *ret);
+
+/* Environment lookups for the compiler (env.c). */
+/* Slot of variable name (and its type in *ret_type), or -1. */
+int expr_env_find_var(const struct expr_env *env, const char *name, struct expr_type *ret_type);
+const char *expr_env_var_name(const struct expr_env *env, size_t slot);
+/* The newest function of that name, or NULL. */
+const struct expr_func *expr_env_find_func(const struct expr_env *env, const char *name);
 
 #endif

@@ -75,8 +75,8 @@ expr_regex_compile(const char *pat, size_t len, char *err, size_t errsize)
 {
     int code = 0;
     PCRE2_SIZE off = 0;
-    uint32_t flags = PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
-                     PCRE2_NEVER_BACKSLASH_C;
+    uint32_t flags =
+        PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, flags, &code, &off, NULL);
     if (!re) {
         if (err && errsize) {

@@ -1,22 +1,463 @@
-/* test_helpers_data.c - tests for helpers_data.c. */
+/*
+ * test_helpers_data.c - expr_data_load and File, RegexpInFile, FileMap,
+ * LookupFile, MatchKnownBot.
+ *
+ * Fixtures are in tests/expr/data: the test_data_* files are CrowdSec's
+ * pkg/exprhelpers/testdata (their cases are reused below as facts), the
+ * test_* others are ours.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
+#include "common/str.h"
 #include "expr/helpers.h"
 
+static char data_dir[512];
+
+static const struct expr_func *
+find(const char *name)
+{
+    for (size_t i = 0; i < expr_helpers_data_count; i++)
+        if (strcmp(expr_helpers_data[i].name, name) == 0)
+            return &expr_helpers_data[i];
+    fail_msg("helper %s not registered", name);
+    return NULL;
+}
+
+static int
+call(struct expr_vm *vm, const char *name, const struct expr_value *args, size_t n,
+     struct expr_value *ret)
+{
+    const struct expr_func *f = find(name);
+    assert_true((int)n >= f->min_args && (f->max_args < 0 || (int)n <= f->max_args));
+    return f->call(vm, args, n, ret);
+}
+
+static struct expr_value
+str(const char *s)
+{
+    return expr_strv(s, strlen(s));
+}
+
+static bool
+str_is(const struct expr_value *v, const char *want)
+{
+    return v->kind == EXPR_STRING && v->u.s.len == strlen(want) &&
+           memcmp(v->u.s.ptr, want, v->u.s.len) == 0;
+}
+
 static void
-test_table(void **state)
+load_ok(const char *file, enum expr_data_type type)
+{
+    struct expr_error err;
+    if (expr_data_load(data_dir, file, type, &err) != 0)
+        fail_msg("loading %s: %s", file, err.message);
+}
+
+static int
+setup(void **state)
+{
+    const char *root = getenv("PHALANX_SOURCE_ROOT");
+    (void)state;
+    snprintf(data_dir, sizeof(data_dir), "%s/tests/expr/data", root ? root : ".");
+    expr_data_reset();
+    return 0;
+}
+
+static int
+teardown(void **state)
 {
     (void)state;
-    assert_int_equal(expr_helpers_data_count, 0);
+    expr_data_reset();
+    return 0;
+}
+
+/* --- File --- */
+
+static void
+test_file(void **state)
+{
+    static const struct {
+        const char *file, *line;
+        bool in;
+    } cases[] = {
+        { "test_data.txt", "Crowdsec", true },
+        { "test_data.txt", "CrowdSecurity", false },
+        { "test_data.txt", "test", false },
+        { "test_data.txt", "CrowdSec", true }, /* last line, no newline at the end */
+        { "non_existing_data.txt", "test", false },
+        { "test_empty_line.txt", "foo", true },
+        { "test_empty_line.txt", "#toto", false },
+        { "test_empty_line.txt", "", false },
+        { "test_crlf.txt", "alpha", true },
+        { "test_crlf.txt", "delta", true },
+        { "test_crlf.txt", "alpha\r", false },
+    };
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    load_ok("test_data.txt", EXPR_DATA_STRING);
+    load_ok("test_empty_line.txt", EXPR_DATA_STRING);
+    load_ok("test_crlf.txt", EXPR_DATA_STRING);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_value ret, arg = str(cases[i].file);
+        assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
+        assert_int_equal(ret.kind, EXPR_ARRAY);
+        bool in = false;
+        for (size_t k = 0; k < ret.u.a->len; k++)
+            in = in || str_is(&ret.u.a->items[k], cases[i].line);
+        if (in != cases[i].in)
+            fail_msg("case %zu: \"%s\" in File(%s) = %d", i, cases[i].line, cases[i].file, in);
+    }
+    /* CrowdSec's TestFileInit counts: 3 lines, and 3 once empty lines and comments are gone. */
+    static const struct {
+        const char *file;
+        size_t n;
+    } counts[] = {
+        { "test_data.txt", 3 },
+        { "test_empty_line.txt", 3 },
+        { "test_crlf.txt", 3 },
+        { "nope.txt", 0 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+        struct expr_value ret, arg = str(counts[i].file);
+        assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
+        assert_int_equal(ret.u.a->len, counts[i].n);
+    }
+    /* A file loaded as string is not a regexp file. */
+    struct expr_value ret, args[2] = { str("Crowdsec"), str("test_data.txt") };
+    assert_int_equal(call(vm, "RegexpInFile", args, 2, &ret), 0);
+    assert_false(ret.u.b);
+    expr_vm_free(vm);
+}
+
+static void
+test_load_errors(void **state)
+{
+    static const struct {
+        const char *file;
+        enum expr_data_type type;
+        const char *msg;
+    } cases[] = {
+        { "missing.txt", EXPR_DATA_STRING, "missing.txt" },
+        { "test_bad_regexp.txt", EXPR_DATA_REGEXP, "test_bad_regexp.txt:3: invalid regexp" },
+        { "test_data_map_invalid.json", EXPR_DATA_MAP, "failed to parse JSON line" },
+        { "test_data_map_no_type.json", EXPR_DATA_MAP, "missing mandatory 'type' field" },
+        { "test_data_map_bad_type.json", EXPR_DATA_MAP, "unknown entry type 'foobar'" },
+        { "test_data_map_no_pattern.json", EXPR_DATA_MAP, "missing mandatory 'pattern' field" },
+        { "test_data_map_no_tag.json", EXPR_DATA_MAP, "missing mandatory 'tag' field" },
+        { "test_lookup_bad_value.json", EXPR_DATA_MAP, "failed to parse JSON line" },
+        { "test_data_bots_invalid.json", EXPR_DATA_BOTS, "failed to parse JSON line" },
+        { "test_data_bots_no_name.json", EXPR_DATA_BOTS, "missing mandatory 'name' field" },
+        { "test_data_bots_no_identity.json", EXPR_DATA_BOTS, "no identity verification" },
+        { "test_data_bots_bad_regex.json", EXPR_DATA_BOTS, "invalid user_agent regex" },
+        { "test_data_bots_bad_rdns.json", EXPR_DATA_BOTS, "invalid rdns regex" },
+        { "test_data_bots_bad_cidr.json", EXPR_DATA_BOTS, "invalid CIDR range" },
+        { "test_data_bots_bad_ip.json", EXPR_DATA_BOTS, "invalid IP" },
+        { "test_data_bots_unknown_field.json", EXPR_DATA_BOTS, "unknown field" },
+    };
+    struct expr_error err;
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        int rc = expr_data_load(data_dir, cases[i].file, cases[i].type, &err);
+        if (rc != -1 || !strstr(err.message, cases[i].msg))
+            fail_msg("case %zu (%s): rc %d, message \"%s\", want \"%s\"", i, cases[i].file, rc,
+                     err.message, cases[i].msg);
+    }
+    assert_int_equal(expr_data_load(data_dir, "test_data.txt", (enum expr_data_type)42, &err),
+                     -1);
+    assert_non_null(strstr(err.message, "unknown data type"));
+}
+
+/* Lines of 64 KiB and more are refused like bufio.Scanner does; a file is loaded once. */
+static void
+test_load_limits_and_reload(void **state)
+{
+    char dir[] = "/tmp/phalanx-data-XXXXXX";
+    char path[600];
+    struct expr_error err;
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/long.txt", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("short\n", f);
+    for (int i = 0; i < 70000; i++)
+        fputc('a', f);
+    fputc('\n', f);
+    fclose(f);
+    assert_int_equal(expr_data_load(dir, "long.txt", EXPR_DATA_STRING, &err), -1);
+    assert_non_null(strstr(err.message, "long.txt:2: bufio.Scanner: token too long"));
+
+    snprintf(path, sizeof(path), "%s/reload.txt", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("one\n", f);
+    fclose(f);
+    /* data_dir with a trailing slash is fine too. */
+    char dirslash[64];
+    snprintf(dirslash, sizeof(dirslash), "%s/", dir);
+    assert_int_equal(expr_data_load(dirslash, "reload.txt", EXPR_DATA_STRING, &err), 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("one\ntwo\n", f);
+    fclose(f);
+    /* Already loaded: a no-op, the first content stays. */
+    assert_int_equal(expr_data_load(dir, "reload.txt", EXPR_DATA_STRING, &err), 0);
+    struct expr_value ret, arg = str("reload.txt");
+    assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
+    assert_int_equal(ret.u.a->len, 1);
+    /* After a reset it is read again. */
+    expr_data_reset();
+    assert_int_equal(expr_data_load(dir, "reload.txt", EXPR_DATA_STRING, &err), 0);
+    assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
+    assert_int_equal(ret.u.a->len, 2);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/long.txt", dir);
+    unlink(path);
+    rmdir(dir);
+    expr_vm_free(vm);
+}
+
+/* --- RegexpInFile --- */
+
+static void
+test_regexp_in_file(void **state)
+{
+    static const struct {
+        const char *s, *file;
+        bool want;
+    } cases[] = {
+        { "crowdsec", "test_data_re.txt", false },
+        { "Crowdsec", "test_data_re.txt", true },
+        { "test Crowdsec", "test_data_re.txt", true },
+        { "test CrowdSec", "test_data_re.txt", true },
+        { "CROWDSEC", "test_data_re.txt", false },
+        { "", "test_data_re.txt", false },
+        { "Crowdsec", "not_loaded.txt", false },
+    };
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    load_ok("test_data_re.txt", EXPR_DATA_REGEXP);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_value ret, args[2] = { str(cases[i].s), str(cases[i].file) };
+        assert_int_equal(call(vm, "RegexpInFile", args, 2, &ret), 0);
+        assert_int_equal(ret.kind, EXPR_BOOL);
+        if (ret.u.b != cases[i].want)
+            fail_msg("case %zu: RegexpInFile(%s, %s) = %d", i, cases[i].s, cases[i].file,
+                     ret.u.b);
+    }
+    /* A regexp file is not visible to File(). */
+    struct expr_value ret, arg = str("test_data_re.txt");
+    assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
+    assert_int_equal(ret.u.a->len, 0);
+    struct expr_value bad[2] = { expr_int(1), str("test_data_re.txt") };
+    assert_int_equal(call(vm, "RegexpInFile", bad, 2, &ret), -1);
+    expr_vm_free(vm);
+}
+
+/* --- FileMap / LookupFile --- */
+
+static void
+test_file_map(void **state)
+{
+    struct expr_vm *vm = expr_vm_new();
+    struct expr_value ret, arg = str("test_data_map.json");
+    (void)state;
+    load_ok("test_data_map.json", EXPR_DATA_MAP);
+    load_ok("test_data_map.json", EXPR_DATA_MAP); /* already loaded: no-op */
+    assert_int_equal(call(vm, "FileMap", &arg, 1, &ret), 0);
+    assert_int_equal(ret.kind, EXPR_ARRAY);
+    assert_int_equal(ret.u.a->len, 9);
+    static const struct {
+        size_t row;
+        const char *key, *value;
+    } cells[] = {
+        { 0, "pattern", "/tmui/" },
+        { 0, "tag", "F5" },
+        { 0, "type", "contains" },
+        { 6, "pattern", "/specific/endpoint.php" },
+        { 6, "tag", "SpecificApp" },
+        { 6, "type", "equals" },
+        { 7, "type", "regex" },
+        { 7, "tag", "WordPress-Plugin" },
+        { 7, "pattern", "/wp-content/plugins/[^/]+/readme\\.txt" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cells); i++) {
+        const struct expr_value *row = &ret.u.a->items[cells[i].row];
+        assert_int_equal(row->kind, EXPR_MAP);
+        const struct expr_value *v = expr_map_get(row->u.m, cells[i].key, strlen(cells[i].key));
+        if (!v || !str_is(v, cells[i].value))
+            fail_msg("cell %zu: rows[%zu][%s]", i, cells[i].row, cells[i].key);
+    }
+    /* Every key of the JSON line is kept, null becomes "". */
+    load_ok("test_lookup.json", EXPR_DATA_MAP);
+    arg = str("test_lookup.json");
+    assert_int_equal(call(vm, "FileMap", &arg, 1, &ret), 0);
+    assert_int_equal(ret.u.a->len, 8);
+    const struct expr_value *extra = expr_map_get(ret.u.a->items[4].u.m, "extra", 5);
+    assert_non_null(extra);
+    assert_true(str_is(extra, ""));
+    const struct expr_value *comment = expr_map_get(ret.u.a->items[5].u.m, "comment", 7);
+    assert_non_null(comment);
+    assert_true(str_is(comment, "versioned"));
+    arg = str("missing.json");
+    assert_int_equal(call(vm, "FileMap", &arg, 1, &ret), 0);
+    assert_int_equal(ret.kind, EXPR_ARRAY);
+    assert_int_equal(ret.u.a->len, 0);
+    expr_vm_free(vm);
+}
+
+static void
+test_lookup_file(void **state)
+{
+    static const struct {
+        const char *s, *file, *want;
+    } cases[] = {
+        /* CrowdSec's filemap_test.go */
+        { "/admin/tmui/login.jsp", "test_data_map.json", "F5" },
+        { "/webfig/winbox", "test_data_map.json", "MikroTik" },
+        { "/cgi-bin/luci/admin", "test_data_map.json", "OpenWrt" },
+        { "/.env", "test_data_map.json", "Generic" },
+        { "/wp-admin/options.php", "test_data_map.json", "WordPress" },
+        { "/normal/page.html", "test_data_map.json", "" },
+        { "", "test_data_map.json", "" },
+        { "/specific/endpoint.php", "test_data_map.json", "SpecificApp" },
+        { "/specific/endpoint.php/extra", "test_data_map.json", "" },
+        { "/specific/endpoint", "test_data_map.json", "" },
+        { "/wp-content/plugins/akismet/readme.txt", "test_data_map.json", "WordPress-Plugin" },
+        { "/dana/somepath", "test_data_map.json", "VPN-Endpoint" },
+        { "/logon/LogonPoint/receiver", "test_data_map.json", "VPN-Endpoint" },
+        { "/wp-admin/plugins/akismet/readme.txt", "test_data_map.json", "WordPress" },
+        { "/tmui/", "nonexistent.json", "" },
+        /* ours: leftmost-first among contains, later equals duplicate wins, bad regex skipped */
+        { "/wp-login.php?admin", "test_lookup.json", "WordPress" },
+        { "/x/admin/wp-login", "test_lookup.json", "Admin" },
+        { "/y/wp-login", "test_lookup.json", "WordPress" },
+        { "/exact", "test_lookup.json", "Second" },
+        { "/exact/admin", "test_lookup.json", "Admin" },
+        { "/api/v2/users", "test_lookup.json", "API" },
+        { "/api/v1/admin", "test_lookup.json", "Admin" },
+        { "/index.php", "test_lookup.json", "PHP" },
+        { "/index.php5", "test_lookup.json", "" },
+        { "([", "test_lookup.json", "" },
+    };
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    load_ok("test_data_map.json", EXPR_DATA_MAP);
+    load_ok("test_lookup.json", EXPR_DATA_MAP);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_value ret, args[2] = { str(cases[i].s), str(cases[i].file) };
+        assert_int_equal(call(vm, "LookupFile", args, 2, &ret), 0);
+        if (!str_is(&ret, cases[i].want))
+            fail_msg("case %zu: LookupFile(%s, %s) = \"%.*s\", want \"%s\"", i, cases[i].s,
+                     cases[i].file, ret.kind == EXPR_STRING ? (int)ret.u.s.len : 0,
+                     ret.kind == EXPR_STRING ? ret.u.s.ptr : "", cases[i].want);
+    }
+    expr_vm_free(vm);
+}
+
+/* --- MatchKnownBot --- */
+
+static void
+test_match_known_bot(void **state)
+{
+    static const struct {
+        const char *ip, *ua, *path;
+        bool want;
+    } cases[] = {
+        /* CrowdSec's TestMatchKnownBotNoDNS */
+        { "10.1.2.3", "", "/", true },
+        { "2001:db8::42", "", "/", true },
+        { "10.1.2.3:54321", "", "/", true },
+        { "::ffff:10.1.2.3", "", "/", true },
+        { "192.0.2.77", "anything", "/any/path", true },
+        { "192.0.3.77", "anything", "/any/path", false },
+        { "69.162.124.230", "UptimeRobot/2.0", "/health/db", true },
+        { "216.144.250.150", "uptimerobot", "/status", true },
+        { "[2607:ff68:107::25]:443", "UptimeRobot/2.0", "/health", true },
+        { "69.162.124.230", "UPTIMEROBOT", "/health", true },
+        { "69.162.124.230", "uptimerobot", "/HEALTH", true },
+        { "69.162.124.230", "uptimerobot", "/index.html", false },
+        { "69.162.124.230", "definitely-not-it", "/health", false },
+        { "69.162.124.230", "", "/health", false },
+        { "not-an-ip", "uptimerobot", "/health", false },
+        { "", "uptimerobot", "/health", false },
+        /* parseBotAddr cases */
+        { "fe80::1%eth0", "", "/", false },
+        { "1.2.3.4:port:extra", "", "/", false },
+        { "[2001:db8::42]:8080", "", "/", true },
+    };
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    load_ok("test_data_bots.json", EXPR_DATA_BOTS);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_value ret, args[4] = { str(cases[i].ip), str(cases[i].ua), str(cases[i].path),
+                                           str("test_data_bots.json") };
+        assert_int_equal(call(vm, "MatchKnownBot", args, 4, &ret), 0);
+        if (ret.kind != EXPR_BOOL || ret.u.b != cases[i].want)
+            fail_msg("case %zu: MatchKnownBot(%s, %s, %s)", i, cases[i].ip, cases[i].ua,
+                     cases[i].path);
+    }
+    /* Without file names, or with only unknown ones, nothing matches. */
+    struct expr_value ret, args[5] = { str("10.1.2.3"), str(""), str("/"), str("nope.json"),
+                                       expr_int(3) };
+    assert_int_equal(call(vm, "MatchKnownBot", args, 3, &ret), 0);
+    assert_false(ret.u.b);
+    assert_int_equal(call(vm, "MatchKnownBot", args, 5, &ret), 0);
+    assert_false(ret.u.b);
+    /* Several files: any may match. */
+    args[3] = str("nope.json");
+    args[4] = str("test_data_bots.json");
+    assert_int_equal(call(vm, "MatchKnownBot", args, 5, &ret), 0);
+    assert_true(ret.u.b);
+    expr_vm_free(vm);
+}
+
+/* Forward-confirmed reverse DNS, offline: 127.0.0.1 <-> localhost through /etc/hosts. */
+static void
+test_match_known_bot_fcrdns(void **state)
+{
+    static const struct {
+        const char *ip, *ua;
+        bool want;
+    } cases[] = {
+        { "127.0.0.1", "localbot/1.0", true },
+        { "127.0.0.1:8080", "LocalBot", true },
+        { "127.0.0.1", "otherbot", false }, /* its rdns pattern wants example.org */
+        { "127.0.0.1", "somebody", false }, /* no UA precondition holds */
+    };
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    load_ok("test_bots_local.json", EXPR_DATA_BOTS);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_value ret, args[4] = { str(cases[i].ip), str(cases[i].ua), str("/"),
+                                           str("test_bots_local.json") };
+        assert_int_equal(call(vm, "MatchKnownBot", args, 4, &ret), 0);
+        if (ret.u.b != cases[i].want)
+            fail_msg("case %zu: MatchKnownBot(%s, %s) = %d", i, cases[i].ip, cases[i].ua,
+                     ret.u.b);
+    }
+    expr_vm_free(vm);
 }
 
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_table) };
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_limits_and_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regexp_in_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_match_known_bot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_match_known_bot_fcrdns, setup, teardown),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
