@@ -37,18 +37,20 @@ struct parser {
     size_t nodes;
 };
 
-static void PRINTF_LIKE(3, 4)
-    error_at(struct parser *p, const struct expr_lex_token *tok, const char *fmt, ...)
+static void
+error_at(struct parser *p, const struct expr_lex_token *tok, const char *msg)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    if (!p->failed) {
-        p->failed = true;
-        p->err->line = tok->pos.line;
-        p->err->column = tok->pos.col + 1;
-        vsnprintf(p->err->message, sizeof(p->err->message), fmt, ap);
-    }
-    va_end(ap);
+    if (p->failed)
+        return;
+    p->failed = true;
+    p->err->line = tok->pos.line;
+    p->err->column = tok->pos.col + 1;
+    /* Long messages (quoting long tokens) are cut to the error struct's size. */
+    size_t n = strlen(msg);
+    if (n >= sizeof(p->err->message))
+        n = sizeof(p->err->message) - 1;
+    memcpy(p->err->message, msg, n);
+    p->err->message[n] = '\0';
 }
 
 static void
@@ -56,7 +58,9 @@ error_unexpected(struct parser *p, const struct expr_lex_token *tok)
 {
     char desc[200];
     expr_lex_describe(tok, desc, sizeof(desc));
-    error_at(p, tok, "unexpected token %s", desc);
+    char msg[256];
+    snprintf(msg, sizeof(msg), "unexpected token %s", desc);
+    error_at(p, tok, msg);
 }
 
 static void
@@ -485,7 +489,9 @@ parse_call(struct parser *p, const struct expr_lex_token *name, struct ast_node 
                 if (is_bracket(p, ")"))
                     break;
             } else if (is_bracket(p, ")")) {
-                error_at(p, &p->cur, "expected at least %zu arguments", count);
+                char msg[64];
+                snprintf(msg, sizeof(msg), "expected at least %zu arguments", count);
+                error_at(p, &p->cur, msg);
                 return NULL;
             }
             if (i > 0)
@@ -567,10 +573,12 @@ parse_map(struct parser *p)
         } else {
             char desc[200];
             expr_lex_describe(&p->cur, desc, sizeof(desc));
-            error_at(p, &p->cur,
+            char msg[320];
+            snprintf(msg, sizeof(msg),
                      "a map key must be a quoted string, a number, a identifier, or an expression "
                      "enclosed in parentheses (unexpected token %s)",
                      desc);
+            error_at(p, &p->cur, msg);
         }
         expect(p, EXPR_LEX_OPERATOR, ":");
         struct ast_node *value = parse_expression(p, 0);
@@ -687,8 +695,10 @@ parse_number(struct parser *p, const struct expr_lex_token *tok)
     if (flt) {
         double d = 0;
         if (!parse_float(buf, n, &d, &why)) {
-            error_at(p, &p->cur, "invalid float literal: strconv.ParseFloat: parsing %s: %s", q,
-                     why);
+            char msg[400];
+            snprintf(msg, sizeof(msg), "invalid float literal: strconv.ParseFloat: parsing %s: %s",
+                     q, why);
+            error_at(p, &p->cur, msg);
             return NULL;
         }
         struct ast_node *f = new_node(p, AST_FLOAT, tok);
@@ -702,7 +712,10 @@ parse_number(struct parser *p, const struct expr_lex_token *tok)
               : oct ? parse_uint_digits(buf + 2, n - 2, 8, &iv, &why)
                     : parse_uint_digits(buf, n, 10, &iv, &why);
     if (!ok) {
-        error_at(p, &p->cur, "invalid %s literal: strconv.ParseInt: parsing %s: %s", what, q, why);
+        char msg[400];
+        snprintf(msg, sizeof(msg), "invalid %s literal: strconv.ParseInt: parsing %s: %s", what, q,
+                 why);
+        error_at(p, &p->cur, msg);
         return NULL;
     }
     struct ast_node *i = new_node(p, AST_INT, tok);
@@ -977,10 +990,12 @@ parse_expression_inner(struct parser *p, int precedence)
         } else if (prev && strcmp(prev, "??") == 0 && op->op != OP_COALESCE) {
             char opname[64];
             snprintf(opname, sizeof(opname), "%.*s", (int)optok.len, optok.val);
-            error_at(p, &optok,
+            char msg[200];
+            snprintf(msg, sizeof(msg),
                      "Operator (%s) and coalesce expressions (?\?) cannot be mixed. Wrap either by "
                      "parentheses.",
                      opname);
+            error_at(p, &optok, msg);
             return NULL;
         } else if (is_comparison(&optok)) {
             left = parse_comparison(p, left, optok, op->precedence);
