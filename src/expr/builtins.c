@@ -15,6 +15,7 @@
  * ported from Go's time/format.go: the layout is cut into chunks by
  * layout_next_chunk() and each chunk is printed or parsed in turn.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <locale.h>
 #include <math.h>
@@ -25,10 +26,10 @@
 #include "expr/helpers.h"
 #include "expr/internal.h"
 
-#define BUILTIN_MAX_DEPTH 1000           /* nesting bound for flatten/max/min/mean/median */
-#define REPEAT_MAX 1000000               /* expr-lang's memory budget for repeat() */
-#define NS_PER_S INT64_C(1000000000)
-#define ZERO_TO_UNIX_S INT64_C(62135596800) /* seconds from Go's zero time (year 1) to 1970 */
+#define BUILTIN_MAX_DEPTH 1000    /* nesting bound for flatten/max/min/mean/median */
+#define REPEAT_MAX        1000000 /* expr-lang's memory budget for repeat() */
+#define NS_PER_S          INT64_C(1000000000)
+#define ZERO_TO_UNIX_S    INT64_C(62135596800) /* seconds from Go's zero time (year 1) to 1970 */
 
 /* --- small helpers --- */
 
@@ -49,6 +50,7 @@ type_error(struct expr_vm *vm, const struct expr_value *v, const char *want)
 static int
 arg_str(struct expr_vm *vm, const struct expr_value *v, struct strv *out)
 {
+    *out = (struct strv){ "", 0 };
     if (v->kind != EXPR_STRING)
         return type_error(vm, v, "string");
     out->ptr = v->u.s.ptr;
@@ -69,6 +71,7 @@ float_to_int(double f)
 static int
 to_int(struct expr_vm *vm, const struct expr_value *v, int64_t *out)
 {
+    *out = 0;
     if (v->kind == EXPR_INT) {
         *out = v->u.i;
         return 0;
@@ -193,9 +196,9 @@ less(struct expr_vm *vm, const struct expr_value *a, const struct expr_value *b,
 
 static const char *const weekday_names[7] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
                                               "Thursday", "Friday", "Saturday" };
-static const char *const month_names[12] = { "January", "February", "March",     "April",
-                                             "May",     "June",     "July",      "August",
-                                             "September", "October", "November", "December" };
+static const char *const month_names[12] = { "January",   "February", "March",    "April",
+                                             "May",       "June",     "July",     "August",
+                                             "September", "October",  "November", "December" };
 
 static const struct expr_value weekday_values[7] = {
     { .kind = EXPR_INT, .u.i = 0 }, { .kind = EXPR_INT, .u.i = 1 }, { .kind = EXPR_INT, .u.i = 2 },
@@ -958,10 +961,12 @@ time_parse(struct expr_vm *vm, const char *layout, size_t llen, const char *valu
             year += year >= 69 ? 1900 : 2000;
             break;
         case STD_LONG_YEAR:
-            if (v.n < 4 || !pdigit(&v, 0) || atoi_n(v.p, 4, &year) < 0) {
+            if (v.n < 4 || !pdigit(&v, 0)) {
                 err = -1;
                 break;
             }
+            /* Go cuts the four bytes before converting them, so an error shows the rest. */
+            err = atoi_n(v.p, 4, &year);
             padv(&v, 4);
             break;
         case STD_MONTH:
@@ -1174,8 +1179,9 @@ time_parse(struct expr_vm *vm, const char *layout, size_t llen, const char *valu
         hour = 0;
 
     if (yday >= 0) {
-        static const int before[13] = { 0,   31,  59,  90,  120, 151, 181,
-                                        212, 243, 273, 304, 334, 365 };
+        static const int before[13] = {
+            0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365
+        };
         int d = 0, m = 0;
         if (is_leap(year)) {
             if (yday == 31 + 29) {
@@ -1218,7 +1224,8 @@ time_parse(struct expr_vm *vm, const char *layout, size_t llen, const char *valu
     if ((year < TIME_MIN_YEAR || year > TIME_MAX_YEAR) && !vm)
         return -1;
     if (year < TIME_MIN_YEAR || year > TIME_MAX_YEAR)
-        return expr_vm_error(vm, "parsing time \"%.*s\": year %d is outside the supported range %d-%d",
+        return expr_vm_error(vm,
+                             "parsing time \"%.*s\": year %d is outside the supported range %d-%d",
                              (int)MIN(vlen, 64), value, year, TIME_MIN_YEAR, TIME_MAX_YEAR);
     int32_t off = 0;
     bool shift = false;
@@ -1248,19 +1255,21 @@ obj_time(const void *obj)
 static int
 arg_duration(struct expr_vm *vm, const struct expr_value *v, int64_t *out)
 {
-    /* expr-lang lets an integer stand for a time.Duration argument. */
-    if (v->kind == EXPR_DURATION || v->kind == EXPR_INT) {
-        *out = v->u.i;
+    *out = 0;
+    /* Go's reflect call refuses a plain int where a time.Duration is expected. */
+    if (v->kind == EXPR_DURATION) {
+        *out = v->u.d;
         return 0;
     }
-    return expr_vm_error(vm, "cannot use %s as argument (type time.Duration)", go_type(v));
+    return expr_vm_error(vm, "reflect: Call using %s as type time.Duration", go_type(v));
 }
 
 static int
 arg_time(struct expr_vm *vm, const struct expr_value *v, struct gotime *out)
 {
+    *out = (struct gotime){ 0 };
     if (v->kind != EXPR_TIME)
-        return expr_vm_error(vm, "cannot use %s as argument (type time.Time)", go_type(v));
+        return expr_vm_error(vm, "reflect: Call using %s as type time.Time", go_type(v));
     *out = v->u.t;
     return 0;
 }
@@ -1400,7 +1409,7 @@ time_add_date(const void *obj, struct expr_vm *vm, const struct expr_value *args
     int64_t y, m, d;
     for (int i = 0; i < 3; i++)
         if (args[i].kind != EXPR_INT)
-            return expr_vm_error(vm, "cannot use %s as argument (type int)", go_type(&args[i]));
+            return expr_vm_error(vm, "reflect: Call using %s as type int", go_type(&args[i]));
     y = args[0].u.i, m = args[1].u.i, d = args[2].u.i;
     struct gotime t = obj_time(obj);
     struct gotime_fields f;
@@ -1431,7 +1440,7 @@ time_add_date(const void *obj, struct expr_vm *vm, const struct expr_value *args
 TIME_CMP_METHOD(before, expr_bool(a < b))
 TIME_CMP_METHOD(after, expr_bool(a > b))
 TIME_CMP_METHOD(equal, expr_bool(a == b))
-TIME_CMP_METHOD(compare, expr_int(a < b ? -1 : a > b))
+TIME_CMP_METHOD(compare, expr_int(a<b ? -1 : a> b))
 
 /* Truncate and Round work on the absolute time since Go's zero time, whatever the zone. */
 static int
@@ -1816,7 +1825,8 @@ float_syntax_ok(const char *s, size_t n)
         i++;
     size_t rest = n - i;
     if ((rest == 3 && match_fold(s + i, "inf", 3)) ||
-        (rest == 8 && match_fold(s + i, "infinity", 8)) || (rest == 3 && match_fold(s + i, "nan", 3)))
+        (rest == 8 && match_fold(s + i, "infinity", 8)) ||
+        (rest == 3 && match_fold(s + i, "nan", 3)))
         return !(rest == 3 && match_fold(s + i, "nan", 3)) || i == 0;
     bool hex = rest > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X');
     if (hex)
@@ -1825,12 +1835,19 @@ float_syntax_ok(const char *s, size_t n)
     bool dot = false, exp = false;
     for (; i < n; i++) {
         char c = s[i];
-        if ((c >= '0' && c <= '9') ||
-            (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
+        if ((c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
             digits++;
         } else if (c == '.' && !dot) {
             dot = true;
-        } else if (c == '_' && hex) {
+        } else if (c == '_') {
+            /* Go literal syntax: an underscore only between digits (or after 0x). */
+            bool prev_ok = i > 0 && ((s[i - 1] >= '0' && s[i - 1] <= '9') ||
+                                     (hex && isxdigit((unsigned char)s[i - 1])) ||
+                                     (hex && (s[i - 1] == 'x' || s[i - 1] == 'X')));
+            bool next_ok = i + 1 < n && ((s[i + 1] >= '0' && s[i + 1] <= '9') ||
+                                         (hex && isxdigit((unsigned char)s[i + 1])));
+            if (!prev_ok || !next_ok)
+                return false;
             continue;
         } else if ((!hex && (c == 'e' || c == 'E')) || (hex && (c == 'p' || c == 'P'))) {
             exp = true;
@@ -1890,8 +1907,8 @@ b_float(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     case EXPR_STRING: {
         double f;
         if (parse_float(v->u.s.ptr, v->u.s.len, &f) < 0)
-            return expr_vm_error(vm, "invalid operation: float(%.*s)",
-                                 (int)MIN(v->u.s.len, 200), v->u.s.ptr);
+            return expr_vm_error(vm, "invalid operation: float(%.*s)", (int)MIN(v->u.s.len, 200),
+                                 v->u.s.ptr);
         *ret = expr_float(f);
         return 0;
     }
@@ -2211,7 +2228,8 @@ b_repeat(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
     if (arg_str(vm, &args[0], &s) < 0 || to_int(vm, &args[1], &n) < 0)
         return -1;
     if (n < 0)
-        return expr_vm_error(vm, "invalid argument for repeat (expected positive integer, got %" PRId64 ")", n);
+        return expr_vm_error(
+            vm, "invalid argument for repeat (expected positive integer, got %" PRId64 ")", n);
     if (n > REPEAT_MAX)
         return expr_vm_error(vm, "memory budget exceeded");
     if (s.len && (size_t)n > SIZE_MAX / s.len / 2)
@@ -2332,8 +2350,8 @@ min_max(struct expr_vm *vm, const char *name, bool want_max, const struct expr_v
         if (plain(vm, &args[i], &a) < 0)
             return -1;
         if (a.kind == EXPR_ARRAY) {
-            if (a.u.a && min_max(vm, name, want_max, a.u.a->items, a.u.a->len, depth + 1, val,
-                                 have) < 0)
+            if (a.u.a &&
+                min_max(vm, name, want_max, a.u.a->items, a.u.a->len, depth + 1, val, have) < 0)
                 return -1;
             continue;
         }
@@ -2404,8 +2422,7 @@ collect_numbers(struct expr_vm *vm, const char *name, const struct expr_value *a
         if (plain(vm, &args[i], &a) < 0)
             return -1;
         if (a.kind == EXPR_ARRAY) {
-            if (a.u.a &&
-                collect_numbers(vm, name, a.u.a->items, a.u.a->len, depth + 1, out) < 0)
+            if (a.u.a && collect_numbers(vm, name, a.u.a->items, a.u.a->len, depth + 1, out) < 0)
                 return -1;
             continue;
         }
@@ -2480,6 +2497,14 @@ static int
 b_sum(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct expr_value arr;
+    if (args[0].kind == EXPR_STRING) {
+        /* The compiled loop walks a string's bytes, so sum("ab") adds their codes. */
+        int64_t acc = 0;
+        for (size_t i = 0; i < args[0].u.s.len; i++)
+            acc += (unsigned char)args[0].u.s.ptr[i];
+        *ret = expr_int(acc);
+        return 0;
+    }
     if (plain(vm, &args[0], &arr) < 0)
         return -1;
     if (arr.kind != EXPR_ARRAY)
@@ -2511,8 +2536,7 @@ b_to_json(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struc
 }
 
 static int
-b_from_json(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+b_from_json(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv s;
     if (arg_str(vm, &args[0], &s) < 0)
@@ -2524,8 +2548,7 @@ static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int
-b_to_base64(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+b_to_base64(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv s;
     if (arg_str(vm, &args[0], &s) < 0)
@@ -2615,8 +2638,8 @@ b_from_base64(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
             dlen = j;
             break;
         }
-        uint32_t val = (uint32_t)dbuf[0] << 18 | (uint32_t)dbuf[1] << 12 |
-                       (uint32_t)dbuf[2] << 6 | dbuf[3];
+        uint32_t val =
+            (uint32_t)dbuf[0] << 18 | (uint32_t)dbuf[1] << 12 | (uint32_t)dbuf[2] << 6 | dbuf[3];
         if (dlen >= 2)
             dst[n++] = (char)(val >> 16);
         if (dlen >= 3)
@@ -2648,7 +2671,9 @@ b_now(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct ex
 static bool
 duration_unit_ok(const char *u, size_t n)
 {
-    static const char *const units[] = { "ns", "us", "\xc2\xb5s", "\xce\xbcs", "ms", "s", "m", "h" };
+    static const char *const units[] = {
+        "ns", "us", "\xc2\xb5s", "\xce\xbcs", "ms", "s", "m", "h"
+    };
     for (size_t i = 0; i < ARRAY_SIZE(units); i++)
         if (strlen(units[i]) == n && memcmp(units[i], u, n) == 0)
             return true;
@@ -2716,8 +2741,7 @@ duration_error(struct expr_vm *vm, const char *s, size_t n)
 }
 
 static int
-b_duration(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+b_duration(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv s;
     int64_t ns;
@@ -2736,10 +2760,10 @@ b_date(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
         "2006-01-02",
         "15:04:05",
         "2006-01-02 15:04:05",
-        "2006-01-02T15:04:05Z07:00",       /* RFC3339 */
-        "02 Jan 06 15:04 MST",             /* RFC822 */
-        "Monday, 02-Jan-06 15:04:05 MST",  /* RFC850 */
-        "Mon, 02 Jan 2006 15:04:05 MST",   /* RFC1123 */
+        "2006-01-02T15:04:05Z07:00",      /* RFC3339 */
+        "02 Jan 06 15:04 MST",            /* RFC822 */
+        "Monday, 02-Jan-06 15:04:05 MST", /* RFC850 */
+        "Mon, 02 Jan 2006 15:04:05 MST",  /* RFC1123 */
     };
     struct strv s, layout;
     struct gotime t;
@@ -2754,8 +2778,7 @@ b_date(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
                 return -1;
             /* Only the zones that need no tz database: UTC (also "" and "Local" here). */
             if (!(tz.len == 0 || strv_eq_cstr(tz, "UTC") || strv_eq_cstr(tz, "Local")))
-                return expr_vm_error(vm, "unknown time zone %.*s", (int)MIN(tz.len, 100),
-                                     tz.ptr);
+                return expr_vm_error(vm, "unknown time zone %.*s", (int)MIN(tz.len, 100), tz.ptr);
         }
         if (time_parse(vm, layout.ptr, layout.len, s.ptr, s.len, &t) < 0)
             return -1;
@@ -2836,8 +2859,9 @@ b_get(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct ex
         if (key->kind != EXPR_STRING) {
             if (key->kind == EXPR_NIL)
                 return 0;
-            return expr_vm_error(vm, "reflect.Value.MapIndex: value of type %s is not assignable to type string",
-                                 go_type(key));
+            return expr_vm_error(
+                vm, "reflect.Value.MapIndex: value of type %s is not assignable to type string",
+                go_type(key));
         }
         const struct expr_value *v = expr_map_get(from->u.m, key->u.s.ptr, key->u.s.len);
         if (v)
@@ -2922,8 +2946,7 @@ b_values(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
 }
 
 static int
-b_to_pairs(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+b_to_pairs(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct expr_value m;
     if (map_arg(vm, &args[0], "transform ", " to pairs", &m) < 0)
@@ -2970,7 +2993,8 @@ b_from_pairs(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
             struct str b = STR_INIT;
             int err = expr_value_format_go(vm, &p, &b);
             if (!err)
-                expr_vm_error(vm, p.kind != EXPR_ARRAY ? "invalid pair %s" : "invalid pair length %s",
+                expr_vm_error(vm,
+                              p.kind != EXPR_ARRAY ? "invalid pair %s" : "invalid pair length %s",
                               b.buf ? b.buf : "");
             str_free(&b);
             return err ? oom(vm) : -1;
@@ -3149,6 +3173,7 @@ b_sort(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
 static int
 bit_arg(struct expr_vm *vm, const char *name, const struct expr_value *v, int64_t *out)
 {
+    *out = 0;
     if (v->kind != EXPR_INT)
         return expr_vm_error(vm, "cannot use %s as argument (type int) to call %s", go_type(v),
                              name);
@@ -3167,7 +3192,8 @@ bit2(struct expr_vm *vm, const char *name, enum bit_op op, const struct expr_val
         return -1;
     uint64_t ux = (uint64_t)x;
     if ((op == BIT_SHL || op == BIT_SHR || op == BIT_USHR) && y < 0)
-        return expr_vm_error(vm, "invalid operation: negative shift count %" PRId64 " (type int)", y);
+        return expr_vm_error(vm, "invalid operation: negative shift count %" PRId64 " (type int)",
+                             y);
     switch (op) {
     case BIT_AND: *ret = expr_int(x & y); break;
     case BIT_OR: *ret = expr_int(x | y); break;
@@ -3207,13 +3233,13 @@ b_bitnot(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
 
 /* --- the table --- */
 
-#define T_ANY EXPR_T_ANY
-#define T_INT EXPR_T(EXPR_INT)
+#define T_ANY   EXPR_T_ANY
+#define T_INT   EXPR_T(EXPR_INT)
 #define T_FLOAT EXPR_T(EXPR_FLOAT)
-#define T_STR EXPR_T(EXPR_STRING)
-#define T_BOOL EXPR_T(EXPR_BOOL)
-#define T_ARR EXPR_T(EXPR_ARRAY)
-#define T_MAP EXPR_T(EXPR_MAP)
+#define T_STR   EXPR_T(EXPR_STRING)
+#define T_BOOL  EXPR_T(EXPR_BOOL)
+#define T_ARR   EXPR_T(EXPR_ARRAY)
+#define T_MAP   EXPR_T(EXPR_MAP)
 
 const struct expr_func expr_builtins[] = {
     { "len", 1, 1, T_INT, b_len },

@@ -281,14 +281,15 @@ int expr_value_materialize(struct expr_vm *vm, const struct expr_value *v, struc
  * Formatting like Go: fmt's %v (expr_value_format_go: used by string(),
  * Sprintf("%v"), statics), and encoding/json (expr_value_to_json: toJSON with
  * indent as expr-lang does, and `phalanx expr` output). Both append to out and
- * return 0 or -ENOMEM.
+ * return 0 or -ENOMEM; to_json also fails with -EINVAL (NaN/Inf, a func) or
+ * -ELOOP (nesting), with Go's message on vm when vm is not NULL.
  */
 struct str;
 int expr_value_format_go(struct expr_vm *vm, const struct expr_value *v, struct str *out);
 int expr_value_to_json(struct expr_vm *vm, const struct expr_value *v, bool indent, struct str *out);
 /* Parses JSON text into values in the vm's arena (fromJSON, JSON env files); 0 or -1 with vm error. */
 int expr_value_from_json(struct expr_vm *vm, const char *text, size_t len, struct expr_value *ret);
-/* Go's strconv.FormatFloat(f, 'g', -1, 64) as fmt %v prints it (exponent from 1e21). */
+/* Go's strconv.FormatFloat(f, 'g', -1, 64) as fmt %v prints it (1e+06, 1e-05, 123456, 0.0001). */
 size_t expr_format_float(double f, char *buf, size_t size);
 
 /*
@@ -318,6 +319,7 @@ int expr_stash_set(const char *name, const char *key, size_t keylen, const char 
 /* GetDecisionsCount & co; without a provider they return 0 (and TimeLeft 0s). */
 struct expr_decisions_provider {
     void *ctx;
+    /* since_ns: Unix ns cut-off (created at or after), 0 = no bound */
     int64_t (*count)(void *ctx, const char *value, bool active_only, int64_t since_ns);
     int64_t (*time_left_ns)(void *ctx, const char *value);
 };
@@ -327,7 +329,7 @@ void expr_set_decisions_provider(const struct expr_decisions_provider *p); /* bo
 int expr_geoip_open(const char *city_mmdb, const char *asn_mmdb, struct expr_error *err);
 void expr_geoip_close(void);
 
-/* CrowdsecCTI: without a key it returns nil, as CrowdSec does when CTI is off. */
+/* CrowdsecCTI: without a key it fails with "cti is disabled", as CrowdSec (ErrDisabled) does. */
 void expr_set_cti_key(const char *key);
 
 /*

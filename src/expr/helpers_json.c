@@ -29,7 +29,7 @@ struct jp_key {
 };
 
 /* jsonparser's path depth is bounded by the path text; this bounds its recursion too. */
-#define JP_MAX_KEYS 128
+#define JP_MAX_KEYS  128
 #define KV_MAX_PAIRS 4096
 
 static ptrdiff_t

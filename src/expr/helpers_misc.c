@@ -26,8 +26,7 @@
 
 static struct gotime (*clock_fn)(void);
 
-void
-expr_set_clock(struct gotime (*now)(void))
+void expr_set_clock(struct gotime (*now)(void))
 {
     clock_fn = now;
 }
@@ -142,8 +141,7 @@ ret_cstr(struct expr_vm *vm, const char *s, size_t n, struct expr_value *ret)
 
 /* TimeNow(): time.Now().UTC().Format(time.RFC3339), on expr_clock_now(). */
 static int
-h_time_now(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+h_time_now(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct gotime now = expr_clock_now();
     int64_t sec = now.unix_ns / 1000000000;
@@ -311,8 +309,19 @@ should_escape(unsigned char c, enum url_mode mode)
             return false;
     }
     switch (c) {
-    case '-': case '_': case '.': case '~': return false;
-    case '$': case '&': case '+': case ',': case '/': case ':': case ';': case '=': case '?':
+    case '-':
+    case '_':
+    case '.':
+    case '~': return false;
+    case '$':
+    case '&':
+    case '+':
+    case ',':
+    case '/':
+    case ':':
+    case ';':
+    case '=':
+    case '?':
     case '@':
         switch (mode) {
         case ENC_PATH: return c == '?';
@@ -327,7 +336,10 @@ should_escape(unsigned char c, enum url_mode mode)
     }
     if (mode == ENC_FRAGMENT) {
         switch (c) {
-        case '!': case '(': case ')': case '*': return false;
+        case '!':
+        case '(':
+        case ')':
+        case '*': return false;
         default: break;
         }
     }
@@ -393,8 +405,7 @@ url_unescape(struct expr_vm *vm, const char *s, size_t n, enum url_mode mode, co
 }
 
 static int
-url_escape(struct expr_vm *vm, const char *s, size_t n, enum url_mode mode,
-           struct expr_value *ret)
+url_escape(struct expr_vm *vm, const char *s, size_t n, enum url_mode mode, struct expr_value *ret)
 {
     size_t extra = 0;
 
@@ -485,8 +496,8 @@ values_add(struct expr_vm *vm, struct expr_map *m, const char *k, size_t kn, con
         a = cur->u.a;
     } else {
         a = expr_vm_array(vm, 1);
-        if (a == NULL || expr_map_set(vm, m, k, kn, (struct expr_value){ .kind = EXPR_ARRAY,
-                                                                          .u.a = a }) != 0)
+        if (a == NULL ||
+            expr_map_set(vm, m, k, kn, (struct expr_value){ .kind = EXPR_ARRAY, .u.a = a }) != 0)
             return oom(vm);
     }
     if (expr_array_push(vm, a, expr_strv(v, vn)) != 0)
@@ -710,8 +721,7 @@ url_parse(struct expr_vm *vm, const char *u, size_t n, const char **rq, size_t *
 
 /* ParseUri(uri) map[string][]string: url.Parse + url.ParseQuery; empty on any error. */
 static int
-h_parse_uri(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+h_parse_uri(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     const char *s, *q;
     size_t n, qn;
@@ -853,8 +863,7 @@ h_extract_query_param(struct expr_vm *vm, const struct expr_value *args, size_t 
  * coordinate that is not a float is a run-time error.
  */
 static int
-h_distance(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+h_distance(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     static const char *names[4] = { "lat1", "long1", "lat2", "long2" };
     double c[4];

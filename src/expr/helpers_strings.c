@@ -117,8 +117,20 @@ static bool
 go_is_space(int32_t r)
 {
     switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: return true;
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
     default: return r >= 0x2000 && r <= 0x200A;
     }
 }
@@ -290,8 +302,7 @@ underscore_ok(const char *s, size_t n)
     }
     for (; i < n; i++) {
         char c = s[i];
-        if ((c >= '0' && c <= '9') ||
-            (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
+        if ((c >= '0' && c <= '9') || (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))) {
             saw = '0';
             continue;
         }
@@ -498,8 +509,8 @@ case_map(struct expr_vm *vm, const char *s, size_t n, bool upper, struct expr_va
 
 /* Go's genSplit (sep != "") and explode (sep == ""); n < 0 = all. */
 static int
-go_split(struct expr_vm *vm, const char *s, size_t len, const char *sep, size_t seplen,
-         size_t save, int64_t n, struct expr_value *ret)
+go_split(struct expr_vm *vm, const char *s, size_t len, const char *sep, size_t seplen, size_t save,
+         int64_t n, struct expr_value *ret)
 {
     struct expr_array *a;
 
@@ -844,9 +855,13 @@ fmt_integer(struct str *out, const struct fmt_spec *sp, int64_t v, char verb)
 
     switch (verb) {
     case 'b': base = 2; break;
-    case 'o': case 'O': base = 8; break;
+    case 'o':
+    case 'O': base = 8; break;
     case 'x': base = 16; break;
-    case 'X': base = 16; dig = "0123456789ABCDEFX"; break;
+    case 'X':
+        base = 16;
+        dig = "0123456789ABCDEFX";
+        break;
     default: break;
     }
     do {
@@ -908,9 +923,7 @@ fmt_string(struct str *out, const struct fmt_spec *sp, const char *s, size_t n)
     switch (sp->verb) {
     case 'v':
     case 's': return fmt_pad(out, sp, s, n, false);
-    case 'q':
-        rc = go_quote(&body, s, n, '"', sp->plus);
-        break;
+    case 'q': rc = go_quote(&body, s, n, '"', sp->plus); break;
     case 'x':
     case 'X': {
         const char *hex = sp->verb == 'x' ? "0123456789abcdef" : "0123456789ABCDEF";
@@ -996,15 +1009,15 @@ fmt_value(struct expr_vm *vm, struct str *out, const struct fmt_spec *sp,
         case 'X': return fmt_integer(out, sp, v->u.i, verb);
         case 'c': {
             char enc[4];
-            size_t n = utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i,
-                                   enc);
+            size_t n =
+                utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
             return fmt_pad(out, sp, enc, n, false);
         }
         case 'q': {
             char enc[4];
             struct str body = STR_INIT;
-            size_t n = utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i,
-                                   enc);
+            size_t n =
+                utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
             rc = go_quote(&body, enc, n, '\'', sp->plus);
             if (rc == 0)
                 rc = fmt_pad(out, sp, body.buf, body.len, false);
@@ -1233,7 +1246,8 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
             return -1;                                                                             \
     } while (0)
 
-/* Atof(s) float64: strconv.ParseFloat; a syntax error gives 0, overflow +-Inf (logged by CrowdSec). */
+/* Atof(s) float64: strconv.ParseFloat; a syntax error gives 0, overflow +-Inf (logged by CrowdSec).
+ */
 static int
 h_atof(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
@@ -1326,8 +1340,7 @@ h_trim(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
 }
 
 static int
-h_trim_left(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+h_trim_left(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     return trim_cutset(vm, args, true, false, ret);
 }
@@ -1411,8 +1424,7 @@ h_index(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
 }
 
 static int
-h_index_any(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+h_index_any(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     const char *s, *chars;
     size_t n, cn, w;
@@ -1558,8 +1570,7 @@ h_sprintf(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struc
 
 /* ToString(x): x itself if it is a string, else "" (no conversion). */
 static int
-h_to_string(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+h_to_string(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     *ret = args[0].kind == EXPR_STRING ? args[0] : expr_strv("", 0);
     return 0;
@@ -1755,8 +1766,7 @@ bad:
 
 /* Hostname(): os.Hostname(); an error is a run-time error. */
 static int
-h_hostname(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+h_hostname(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     char buf[256];
 
@@ -1775,8 +1785,7 @@ h_hostname(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
  * log line: the message, formatted like Sprintf, at info level.
  */
 static int
-h_log_info(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+h_log_info(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     const char *f;
     size_t n;
@@ -1810,8 +1819,7 @@ distinct_same(const struct expr_value *a, const struct expr_value *b)
     case EXPR_STRING:
         return a->u.s.len == b->u.s.len &&
                (a->u.s.len == 0 || memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0);
-    case EXPR_TIME:
-        return a->u.t.unix_ns == b->u.t.unix_ns && a->u.t.offset_s == b->u.t.offset_s;
+    case EXPR_TIME: return a->u.t.unix_ns == b->u.t.unix_ns && a->u.t.offset_s == b->u.t.offset_s;
     case EXPR_DURATION: return a->u.d == b->u.d;
     case EXPR_OBJECT: return a->u.o.cls == b->u.o.cls && a->u.o.ptr == b->u.o.ptr;
     default: return false;
@@ -1895,8 +1903,7 @@ out:
 
 /* Distinct(list): order-preserving dedup; nil when the argument is not a list. */
 static int
-h_distinct(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+h_distinct(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     if (nargs == 0)
         return expr_vm_error(vm, "runtime error: index out of range [0] with length 0");

@@ -169,8 +169,8 @@ expr_value_at(struct expr_vm *vm, const struct expr_value *v, size_t i, struct e
 
 /* --- equality (vm/runtime.Equal, falling back to reflect.DeepEqual) --- */
 
-static bool
-value_equal(const struct expr_value *a, const struct expr_value *b, bool deep, int depth);
+static bool value_equal(const struct expr_value *a, const struct expr_value *b, bool deep,
+                        int depth);
 
 static bool
 array_equal(const struct expr_array *x, const struct expr_array *y, bool deep, int depth)
@@ -910,7 +910,8 @@ from_jansson(struct expr_vm *vm, json_t *js, struct expr_value *ret)
         const char *key;
         json_t *val;
         /* jansson keeps keys in the order of the text. */
-        json_object_foreach (js, key, val) {
+        json_object_foreach(js, key, val)
+        {
             size_t klen = strlen(key);
             struct expr_value k = expr_vm_str(vm, key, klen), x;
             if (k.kind != EXPR_STRING)

@@ -5,10 +5,11 @@
  * Atof, Upper, Lower, ToString, B64Decode, Distinct) and from Go 1.19 itself
  * for the strings/strconv/fmt corners (checked with small `go run` programs).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -26,23 +27,53 @@
  * in [], maps in {} with sorted keys), or "ERR:" and a piece of the
  * expected run-time error.
  */
-#define S(x) { .kind = EXPR_STRING, .u.s = { (x), sizeof(x) - 1 } }
-#define I(x) { .kind = EXPR_INT, .u.i = (x) }
-#define F(x) { .kind = EXPR_FLOAT, .u.f = (x) }
-#define B(x) { .kind = EXPR_BOOL, .u.b = (x) }
-#define NIL { .kind = EXPR_NIL }
-#define D(x) { .kind = EXPR_DURATION, .u.d = (x) }
-#define T(x) { .kind = EXPR_TIME, .u.t = { .unix_ns = (x) } }
+#define S(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_STRING, .u.s = {(x), sizeof(x) - 1 }                                          \
+    }
+#define I(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_INT, .u.i = (x)                                                               \
+    }
+#define F(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_FLOAT, .u.f = (x)                                                             \
+    }
+#define B(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_BOOL, .u.b = (x)                                                              \
+    }
+#define NIL                                                                                        \
+    {                                                                                              \
+        .kind = EXPR_NIL                                                                           \
+    }
+#define D(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_DURATION, .u.d = (x)                                                          \
+    }
+#define T(x)                                                                                       \
+    {                                                                                              \
+        .kind = EXPR_TIME, .u.t = {.unix_ns = (x) }                                                \
+    }
 #define A(...)                                                                                     \
     {                                                                                              \
         .kind = EXPR_ARRAY, .u.a = &(struct expr_array)                                            \
         {                                                                                          \
             .len = sizeof((struct expr_value[]){ __VA_ARGS__ }) / sizeof(struct expr_value),       \
             .cap = sizeof((struct expr_value[]){ __VA_ARGS__ }) / sizeof(struct expr_value),       \
-            .items = (struct expr_value[]){ __VA_ARGS__ }                                          \
+            .items = (struct expr_value[])                                                         \
+            {                                                                                      \
+                __VA_ARGS__                                                                        \
+            }                                                                                      \
         }                                                                                          \
     }
-#define A0 { .kind = EXPR_ARRAY, .u.a = &(struct expr_array){ 0 } }
+#define A0                                                                                         \
+    {                                                                                              \
+        .kind = EXPR_ARRAY, .u.a = &(struct expr_array)                                            \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 struct tcase {
     const char *fn;
@@ -131,12 +162,15 @@ run_one(void **state)
     struct str got = STR_INIT;
     bool ok;
 
-    if (f == NULL)
+    if (f == NULL) {
         fail_msg("%s is not registered", c->fn);
+        return;
+    }
     if ((int)c->nargs < f->min_args || (f->max_args >= 0 && (int)c->nargs > f->max_args))
         fail_msg("%s: arity %zu out of [%d, %d]", c->fn, c->nargs, f->min_args, f->max_args);
     struct expr_vm *vm = expr_vm_new();
-    assert_non_null(vm);
+    if (vm == NULL)
+        abort();
     int rc = f->call(vm, c->args, c->nargs, &ret);
     if (rc != 0) {
         str_appendf(&got, "ERR:%s", vm->error);
@@ -154,8 +188,8 @@ run_one(void **state)
 
 /* Runs the custom tests, then one test per table case. */
 static int
-run_all(const char *group, const struct expr_func *tab, size_t ntab,
-        const struct CMUnitTest *extra, size_t nextra, const struct tcase *cases, size_t n)
+run_all(const char *group, const struct expr_func *tab, size_t ntab, const struct CMUnitTest *extra,
+        size_t nextra, const struct tcase *cases, size_t n)
 {
     struct CMUnitTest *tests = calloc(nextra + n, sizeof(*tests));
     char **names = calloc(n, sizeof(*names));
@@ -253,7 +287,13 @@ static const struct tcase cases[] = {
     { "Fields", 1, { S("") }, "[]" },
     { "Fields", 1, { S("   ") }, "[]" },
     { "Fields", 1, { S("a\tb\nc") }, "[\"a\", \"b\", \"c\"]" },
-    { "Fields", 1, { S("a\xc2\xa0" "b\xe2\x80\x83" "c\xc2\x85" "d") }, "[\"a\", \"b\", \"c\", \"d\"]" },
+    { "Fields",
+      1,
+      { S("a\xc2\xa0"
+          "b\xe2\x80\x83"
+          "c\xc2\x85"
+          "d") },
+      "[\"a\", \"b\", \"c\", \"d\"]" },
     { "Fields", 1, { S("one") }, "[\"one\"]" },
     /* Index / IndexAny: byte offsets. */
     { "Index", 2, { S("chicken"), S("ken") }, "4" },
@@ -325,19 +365,28 @@ static const struct tcase cases[] = {
     { "Sprintf", 2, { S("%#x"), I(255) }, "\"0xff\"" },
     { "Sprintf", 4, { S("%o %b %c"), I(8), I(5), I(0x263A) }, "\"10 101 \xe2\x98\xba\"" },
     { "Sprintf", 2, { S("%U"), I(0x263A) }, "\"U+263A\"" },
-    { "Sprintf", 6, { S("%d %s %d %v %t"), S("x"), I(5), F(1.5), NIL, I(3) },
+    { "Sprintf",
+      6,
+      { S("%d %s %d %v %t"), S("x"), I(5), F(1.5), NIL, I(3) },
       "\"%!d(string=x) %!s(int=5) %!d(float64=1.5) <nil> %!t(int=3)\"" },
     { "Sprintf", 4, { S("%d"), I(1), S("a"), F(2.5) }, "\"1%!(EXTRA string=a, float64=2.5)\"" },
     { "Sprintf", 2, { S("%v"), A(S("a"), I(1), NIL) }, "\"[a 1 <nil>]\"" },
     { "Sprintf", 2, { S("%s"), A(S("a"), I(1), NIL) }, "\"[a %!s(int=1) <nil>]\"" },
     { "Sprintf", 2, { S("%d"), A(S("a"), I(1)) }, "\"[%!d(string=a) 1]\"" },
-    { "Sprintf", 4, { S("%v|%d|%s"), D(1500000000), D(1500), D(90000000000) }, "\"1.5s|1500|1m30s\"" },
+    { "Sprintf",
+      4,
+      { S("%v|%d|%s"), D(1500000000), D(1500), D(90000000000) },
+      "\"1.5s|1500|1m30s\"" },
     { "Sprintf", 2, { S("%z"), I(1) }, "\"%!z(int=1)\"" },
     { "Sprintf", 3, { S("%+d|% d"), I(5), I(5) }, "\"+5| 5\"" },
     { "Sprintf", 2, { S("%08.3f"), F(-3.14159) }, "\"-003.142\"" },
-    { "Sprintf", 5, { S("%e|%E|%.3e|%g"), F(123456.789), F(0.000123), F(1e-7), F(123456.789) },
+    { "Sprintf",
+      5,
+      { S("%e|%E|%.3e|%g"), F(123456.789), F(0.000123), F(1e-7), F(123456.789) },
       "\"1.234568e+05|1.230000E-04|1.000e-07|123456.789\"" },
-    { "Sprintf", 5, { S("%v|%v|%v|%v"), F(1e6), F(1e20), F(123456789.0), F(0.00001) },
+    { "Sprintf",
+      5,
+      { S("%v|%v|%v|%v"), F(1e6), F(1e20), F(123456789.0), F(0.00001) },
       "\"1e+06|1e+20|1.23456789e+08|1e-05\"" },
     { "Sprintf", 4, { S("%v|%v|%v"), F(1.0), F(100000.0), F(3e-5) }, "\"1|100000|3e-05\"" },
     { "Sprintf", 5, { S("%*d|%-*d"), I(5), I(1), I(4), I(2) }, "\"    1|2   \"" },
@@ -352,18 +401,38 @@ static const struct tcase cases[] = {
     { "Sprintf", 2, { S("%T"), F(1) }, "\"float64\"" },
     { "Sprintf", 3, { S("%v %v"), F(INFINITY), F(NAN) }, "\"+Inf NaN\"" },
     { "Sprintf", 2, { S("%6.2f|"), F(-1.5) }, "\" -1.50|\"" },
-    { "Sprintf", 5, { S("%x|%X|%5.2v|%-8q|"), F(3.5), S("\xc3\xa9"), F(3.14159), S("a") },
+    { "Sprintf",
+      5,
+      { S("%x|%X|%5.2v|%-8q|"), F(3.5), S("\xc3\xa9"), F(3.14159), S("a") },
       "\"0x1.cp+01|C3A9|  3.1|\"a\"     |\"" },
-    { "Sprintf", 2, { S("%d"), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ .len = 2, .cap = 2, .entries = (struct expr_map_entry[]){ { "b", 1, I(1) }, { "a", 1, S("x") } } } } },
+    { "Sprintf",
+      2,
+      { S("%d"),
+        { .kind = EXPR_MAP,
+          .u.m = &(struct expr_map){ .len = 2,
+                                     .cap = 2,
+                                     .entries =
+                                         (struct expr_map_entry[]){ { "b", 1, I(1) },
+                                                                    { "a", 1, S("x") } } } } },
       "\"map[%!d(string=a):%!d(string=x) %!d(string=b):1]\"" },
-    { "Sprintf", 7, { S("%05d|%+.3d|%x|%.0d|%#o|%O"), I(-42), I(7), I(-1), I(0), I(8), I(8) },
+    { "Sprintf",
+      7,
+      { S("%05d|%+.3d|%x|%.0d|%#o|%O"), I(-42), I(7), I(-1), I(0), I(8), I(8) },
       "\"-0042|+007|-1||010|0o10\"" },
-    { "Sprintf", 5, { S("%g|%G|%.3g|%e"), F(1e21), F(1e-7), F(1234.5678), F(0.0) },
+    { "Sprintf",
+      5,
+      { S("%g|%G|%.3g|%e"), F(1e21), F(1e-7), F(1234.5678), F(0.0) },
       "\"1e+21|1E-07|1.23e+03|0.000000e+00\"" },
     { "Sprintf", 4, { S("%c|%q|%U"), I(65), I(120), I(0x1F600) }, "\"A|'x'|U+1F600\"" },
-    { "Sprintf", 4, { S("%t|%v|%s"), B(false), B(true), B(true) }, "\"false|true|%!s(bool=true)\"" },
+    { "Sprintf",
+      4,
+      { S("%t|%v|%s"), B(false), B(true), B(true) },
+      "\"false|true|%!s(bool=true)\"" },
     { "Sprintf", 3, { S("%10.4v|%-10v|"), S("abcdefgh"), F(1.5) }, "\"      abcd|1.5       |\"" },
-    { "Sprintf", 2, { S("%q"), S("\xc2\xa0\xe2\x80\xa8x\xcc\x81") }, "\"\"\\u00a0\\u2028x\xcc\x81\"\"" },
+    { "Sprintf",
+      2,
+      { S("%q"), S("\xc2\xa0\xe2\x80\xa8x\xcc\x81") },
+      "\"\"\\u00a0\\u2028x\xcc\x81\"\"" },
     { "Sprintf", 2, { I(1), S("x") }, "ERR:is int, not string" },
     /* ToString: the string itself, else "". */
     { "ToString", 1, { S("foo") }, "\"foo\"" },
@@ -403,13 +472,33 @@ static const struct tcase cases[] = {
     { "Match", 2, { S("a**"), S("a") }, "false" },
     { "Match", 2, { S("**"), S("a") }, "true" },
     { "Match", 2, { S("?"), S("") }, "false" },
-    { "Match", 2, { S("*a*a*a*a*a*a*a*a*b"), S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") }, "false" },
+    { "Match",
+      2,
+      { S("*a*a*a*a*a*a*a*a*b"), S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") },
+      "false" },
     /* KeyExists. */
-    { "KeyExists", 2, { S("a"), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ .len = 1, .cap = 1, .entries = (struct expr_map_entry[]){ { "a", 1, I(1) } } } } }, "true" },
-    { "KeyExists", 2, { S("b"), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ .len = 1, .cap = 1, .entries = (struct expr_map_entry[]){ { "a", 1, I(1) } } } } }, "false" },
+    { "KeyExists",
+      2,
+      { S("a"),
+        { .kind = EXPR_MAP,
+          .u.m = &(struct expr_map){ .len = 1,
+                                     .cap = 1,
+                                     .entries = (struct expr_map_entry[]){ { "a", 1, I(1) } } } } },
+      "true" },
+    { "KeyExists",
+      2,
+      { S("b"),
+        { .kind = EXPR_MAP,
+          .u.m = &(struct expr_map){ .len = 1,
+                                     .cap = 1,
+                                     .entries = (struct expr_map_entry[]){ { "a", 1, I(1) } } } } },
+      "false" },
     { "KeyExists", 2, { S(""), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ 0 } } }, "false" },
     { "KeyExists", 2, { S("a"), S("a") }, "ERR:not map[string]interface {}" },
-    { "KeyExists", 2, { I(1), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ 0 } } }, "ERR:not string" },
+    { "KeyExists",
+      2,
+      { I(1), { .kind = EXPR_MAP, .u.m = &(struct expr_map){ 0 } } },
+      "ERR:not string" },
     /* B64Decode: standard encoding; bad input is a run-time error. */
     { "B64Decode", 1, { S("Zm9v") }, "\"foo\"" },
     { "B64Decode", 1, { S("foo") }, "ERR:illegal base64 data" },
@@ -465,7 +554,10 @@ test_hostname(void **state)
     struct expr_value ret;
     char buf[256] = { 0 };
 
-    assert_non_null(f);
+    if (f == NULL) {
+        fail_msg("helper missing");
+        abort();
+    }
     assert_int_equal(f->min_args, 0);
     assert_int_equal(f->max_args, 0);
     assert_int_equal(f->call(vm, NULL, 0, &ret), 0);
@@ -484,16 +576,36 @@ test_registry(void **state)
         const char *name;
         int min, max;
     } want[] = {
-        { "Atof", 1, 1 },       { "Upper", 1, 1 },       { "Lower", 1, 1 },
-        { "TrimSpace", 1, 1 },  { "Trim", 2, 2 },        { "TrimLeft", 2, 2 },
-        { "TrimRight", 2, 2 },  { "TrimPrefix", 2, 2 },  { "TrimSuffix", 2, 2 },
-        { "Fields", 1, 1 },     { "Index", 2, 2 },       { "IndexAny", 2, 2 },
-        { "Join", 2, 2 },       { "Split", 2, 2 },       { "SplitN", 3, 3 },
-        { "SplitAfter", 2, 2 }, { "SplitAfterN", 3, 3 }, { "Replace", 4, 4 },
-        { "ReplaceAll", 3, 3 }, { "Sprintf", 1, -1 },    { "ToString", 1, 1 },
-        { "Get", 2, 2 },        { "Match", 2, 2 },       { "KeyExists", 2, 2 },
-        { "B64Decode", 1, 1 },  { "Hostname", 0, 0 },    { "LogInfo", 1, -1 },
-        { "Distinct", 0, -1 },  { "Flatten", 0, -1 },    { "FlattenDistinct", 0, -1 },
+        { "Atof", 1, 1 },
+        { "Upper", 1, 1 },
+        { "Lower", 1, 1 },
+        { "TrimSpace", 1, 1 },
+        { "Trim", 2, 2 },
+        { "TrimLeft", 2, 2 },
+        { "TrimRight", 2, 2 },
+        { "TrimPrefix", 2, 2 },
+        { "TrimSuffix", 2, 2 },
+        { "Fields", 1, 1 },
+        { "Index", 2, 2 },
+        { "IndexAny", 2, 2 },
+        { "Join", 2, 2 },
+        { "Split", 2, 2 },
+        { "SplitN", 3, 3 },
+        { "SplitAfter", 2, 2 },
+        { "SplitAfterN", 3, 3 },
+        { "Replace", 4, 4 },
+        { "ReplaceAll", 3, 3 },
+        { "Sprintf", 1, -1 },
+        { "ToString", 1, 1 },
+        { "Get", 2, 2 },
+        { "Match", 2, 2 },
+        { "KeyExists", 2, 2 },
+        { "B64Decode", 1, 1 },
+        { "Hostname", 0, 0 },
+        { "LogInfo", 1, -1 },
+        { "Distinct", 0, -1 },
+        { "Flatten", 0, -1 },
+        { "FlattenDistinct", 0, -1 },
         { "FloatApproxEqual", 2, 2 },
     };
     (void)state;
@@ -501,8 +613,10 @@ test_registry(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
         const struct expr_func *f =
             find_func(expr_helpers_strings, expr_helpers_strings_count, want[i].name);
-        if (f == NULL)
+        if (f == NULL) {
             fail_msg("%s missing", want[i].name);
+            return;
+        }
         if (f->min_args != want[i].min || f->max_args != want[i].max)
             fail_msg("%s: arity [%d, %d]", want[i].name, f->min_args, f->max_args);
     }

@@ -4,12 +4,13 @@
  * Expected strings were produced by a Go 1.19 program (fmt.Sprintf("%v"),
  * json.Marshal, json.MarshalIndent(v, "", "  ")).
  */
+#include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
-#include <math.h>
 
 #include "common/str.h"
 #include "expr/helpers.h"
@@ -25,8 +26,7 @@ new_vm(void)
 
 /* Parses JSON keeping ints as ints, the way the Go generator decoded its inputs. */
 static struct expr_value
-J(struct expr_vm *vm, const char *text)
-{
+J(struct expr_vm *vm, const char *text) {
     struct expr_value v;
     if (expr_value_from_json_ex(vm, text, strlen(text), true, &v) != 0) {
         print_error("cannot parse %s: %s\n", text, vm->error);
@@ -60,7 +60,8 @@ static const struct fmt_case fmt_cases[] = {
     { "42", "42", "42", "42" },
     { "-7", "-7", "-7", "-7" },
     { "9223372036854775807", "9223372036854775807", "9223372036854775807", "9223372036854775807" },
-    { "-9223372036854775808", "-9223372036854775808", "-9223372036854775808", "-9223372036854775808" },
+    { "-9223372036854775808", "-9223372036854775808", "-9223372036854775808",
+      "-9223372036854775808" },
     { "1.5", "1.5", "1.5", "1.5" },
     { "-0.25", "-0.25", "-0.25", "-0.25" },
     { "100000.0", "100000", "100000", "100000" },
@@ -74,46 +75,70 @@ static const struct fmt_case fmt_cases[] = {
     { "1e-7", "1e-07", "1e-7", "1e-7" },
     { "0.000001", "1e-06", "0.000001", "0.000001" },
     { "2.5e-7", "2.5e-07", "2.5e-7", "2.5e-7" },
-    { "1.7976931348623157e308", "1.7976931348623157e+308", "1.7976931348623157e+308", "1.7976931348623157e+308" },
+    { "1.7976931348623157e308", "1.7976931348623157e+308", "1.7976931348623157e+308",
+      "1.7976931348623157e+308" },
     { "5e-324", "5e-324", "5e-324", "5e-324" },
     { "0.1", "0.1", "0.1", "0.1" },
     { "0.3", "0.3", "0.3", "0.3" },
     { "123456.7", "123456.7", "123456.7", "123456.7" },
     { "-1e6", "-1e+06", "-1000000", "-1000000" },
-    { "12345678901234567890.0", "1.2345678901234567e+19", "12345678901234567000", "12345678901234567000" },
+    { "12345678901234567890.0", "1.2345678901234567e+19", "12345678901234567000",
+      "12345678901234567000" },
     { "1.0", "1", "1", "1" },
     { "0.0", "0", "0", "0" },
     { "\"\"", "", "\"\"", "\"\"" },
     { "\"abc\"", "abc", "\"abc\"", "\"abc\"" },
     { "\"a b\"", "a b", "\"a b\"", "\"a b\"" },
-    { "\"<tag>&amp;\"", "<tag>&amp;", "\"\\u003ctag\\u003e\\u0026amp;\"", "\"\\u003ctag\\u003e\\u0026amp;\"" },
-    { "\"quote\\\" back\\\\ slash\"", "quote\" back\\ slash", "\"quote\\\" back\\\\ slash\"", "\"quote\\\" back\\\\ slash\"" },
+    { "\"<tag>&amp;\"", "<tag>&amp;", "\"\\u003ctag\\u003e\\u0026amp;\"",
+      "\"\\u003ctag\\u003e\\u0026amp;\"" },
+    { "\"quote\\\" back\\\\ slash\"", "quote\" back\\ slash", "\"quote\\\" back\\\\ slash\"",
+      "\"quote\\\" back\\\\ slash\"" },
     { "\"tab\\tnl\\ncr\\r\"", "tab\011nl\ncr\015", "\"tab\\tnl\\ncr\\r\"", "\"tab\\tnl\\ncr\\r\"" },
     { "\"\\u0001\\u001f\"", "\001\037", "\"\\u0001\\u001f\"", "\"\\u0001\\u001f\"" },
-    { "\"\\u2028\\u2029\"", "\342\200\250\342\200\251", "\"\\u2028\\u2029\"", "\"\\u2028\\u2029\"" },
-    { "\"h\303\251llo w\303\266rld\"", "h\303\251llo w\303\266rld", "\"h\303\251llo w\303\266rld\"", "\"h\303\251llo w\303\266rld\"" },
-    { "\"\346\227\245\346\234\254\"", "\346\227\245\346\234\254", "\"\346\227\245\346\234\254\"", "\"\346\227\245\346\234\254\"" },
+    { "\"\\u2028\\u2029\"", "\342\200\250\342\200\251", "\"\\u2028\\u2029\"",
+      "\"\\u2028\\u2029\"" },
+    { "\"h\303\251llo w\303\266rld\"", "h\303\251llo w\303\266rld", "\"h\303\251llo w\303\266rld\"",
+      "\"h\303\251llo w\303\266rld\"" },
+    { "\"\346\227\245\346\234\254\"", "\346\227\245\346\234\254", "\"\346\227\245\346\234\254\"",
+      "\"\346\227\245\346\234\254\"" },
     { "\"\360\237\230\200\"", "\360\237\230\200", "\"\360\237\230\200\"", "\"\360\237\230\200\"" },
     { "[]", "[]", "[]", "[]" },
     { "[1,2,3]", "[1 2 3]", "[1,2,3]", "[\n  1,\n  2,\n  3\n]" },
-    { "[1,\"x\",null,2.5,true]", "[1 x <nil> 2.5 true]", "[1,\"x\",null,2.5,true]", "[\n  1,\n  \"x\",\n  null,\n  2.5,\n  true\n]" },
-    { "[[1,2],[3,[4,5]]]", "[[1 2] [3 [4 5]]]", "[[1,2],[3,[4,5]]]", "[\n  [\n    1,\n    2\n  ],\n  [\n    3,\n    [\n      4,\n      5\n    ]\n  ]\n]" },
+    { "[1,\"x\",null,2.5,true]", "[1 x <nil> 2.5 true]", "[1,\"x\",null,2.5,true]",
+      "[\n  1,\n  \"x\",\n  null,\n  2.5,\n  true\n]" },
+    { "[[1,2],[3,[4,5]]]", "[[1 2] [3 [4 5]]]", "[[1,2],[3,[4,5]]]",
+      "[\n  [\n    1,\n    2\n  ],\n  [\n    3,\n    [\n      4,\n      5\n    ]\n  ]\n]" },
     { "[{}]", "[map[]]", "[{}]", "[\n  {}\n]" },
     { "[[]]", "[[]]", "[[]]", "[\n  []\n]" },
     { "{}", "map[]", "{}", "{}" },
     { "{\"a\":1}", "map[a:1]", "{\"a\":1}", "{\n  \"a\": 1\n}" },
     { "{\"b\":1,\"a\":2}", "map[a:2 b:1]", "{\"a\":2,\"b\":1}", "{\n  \"a\": 2,\n  \"b\": 1\n}" },
-    { "{\"z\":[1,2],\"a\":{\"y\":null,\"x\":\"s\"}}", "map[a:map[x:s y:<nil>] z:[1 2]]", "{\"a\":{\"x\":\"s\",\"y\":null},\"z\":[1,2]}", "{\n  \"a\": {\n    \"x\": \"s\",\n    \"y\": null\n  },\n  \"z\": [\n    1,\n    2\n  ]\n}" },
-    { "{\"k\":\"v\",\"n\":1.5,\"b\":false}", "map[b:false k:v n:1.5]", "{\"b\":false,\"k\":\"v\",\"n\":1.5}", "{\n  \"b\": false,\n  \"k\": \"v\",\n  \"n\": 1.5\n}" },
-    { "{\"B\":1,\"a\":2,\"_\":3,\"1\":4}", "map[1:4 B:1 _:3 a:2]", "{\"1\":4,\"B\":1,\"_\":3,\"a\":2}", "{\n  \"1\": 4,\n  \"B\": 1,\n  \"_\": 3,\n  \"a\": 2\n}" },
-    { "{\"nested\":{\"deep\":{\"deeper\":[1,{\"x\":1}]}}}", "map[nested:map[deep:map[deeper:[1 map[x:1]]]]]", "{\"nested\":{\"deep\":{\"deeper\":[1,{\"x\":1}]}}}", "{\n  \"nested\": {\n    \"deep\": {\n      \"deeper\": [\n        1,\n        {\n          \"x\": 1\n        }\n      ]\n    }\n  }\n}" },
+    { "{\"z\":[1,2],\"a\":{\"y\":null,\"x\":\"s\"}}", "map[a:map[x:s y:<nil>] z:[1 2]]",
+      "{\"a\":{\"x\":\"s\",\"y\":null},\"z\":[1,2]}",
+      "{\n  \"a\": {\n    \"x\": \"s\",\n    \"y\": null\n  },\n  \"z\": [\n    1,\n    2\n  "
+      "]\n}" },
+    { "{\"k\":\"v\",\"n\":1.5,\"b\":false}", "map[b:false k:v n:1.5]",
+      "{\"b\":false,\"k\":\"v\",\"n\":1.5}",
+      "{\n  \"b\": false,\n  \"k\": \"v\",\n  \"n\": 1.5\n}" },
+    { "{\"B\":1,\"a\":2,\"_\":3,\"1\":4}", "map[1:4 B:1 _:3 a:2]",
+      "{\"1\":4,\"B\":1,\"_\":3,\"a\":2}",
+      "{\n  \"1\": 4,\n  \"B\": 1,\n  \"_\": 3,\n  \"a\": 2\n}" },
+    { "{\"nested\":{\"deep\":{\"deeper\":[1,{\"x\":1}]}}}",
+      "map[nested:map[deep:map[deeper:[1 map[x:1]]]]]",
+      "{\"nested\":{\"deep\":{\"deeper\":[1,{\"x\":1}]}}}",
+      "{\n  \"nested\": {\n    \"deep\": {\n      \"deeper\": [\n        1,\n        {\n          "
+      "\"x\": 1\n        }\n      ]\n    }\n  }\n}" },
     { "{\"\":\"\"}", "map[:]", "{\"\":\"\"}", "{\n  \"\": \"\"\n}" },
     { "{\"a b\":\"c d\"}", "map[a b:c d]", "{\"a b\":\"c d\"}", "{\n  \"a b\": \"c d\"\n}" },
-    { "[1e21,1e-7,100]", "[1e+21 1e-07 100]", "[1e+21,1e-7,100]", "[\n  1e+21,\n  1e-7,\n  100\n]" },
-    { "{\"html\":\"<script>\"}", "map[html:<script>]", "{\"html\":\"\\u003cscript\\u003e\"}", "{\n  \"html\": \"\\u003cscript\\u003e\"\n}" },
+    { "[1e21,1e-7,100]", "[1e+21 1e-07 100]", "[1e+21,1e-7,100]",
+      "[\n  1e+21,\n  1e-7,\n  100\n]" },
+    { "{\"html\":\"<script>\"}", "map[html:<script>]", "{\"html\":\"\\u003cscript\\u003e\"}",
+      "{\n  \"html\": \"\\u003cscript\\u003e\"\n}" },
     { "[\"a\",\"b c\"]", "[a b c]", "[\"a\",\"b c\"]", "[\n  \"a\",\n  \"b c\"\n]" },
-    { "[0.5,-0.5,1.5e300]", "[0.5 -0.5 1.5e+300]", "[0.5,-0.5,1.5e+300]", "[\n  0.5,\n  -0.5,\n  1.5e+300\n]" },
-    { "{\"list\":[],\"map\":{}}", "map[list:[] map:map[]]", "{\"list\":[],\"map\":{}}", "{\n  \"list\": [],\n  \"map\": {}\n}" },
+    { "[0.5,-0.5,1.5e300]", "[0.5 -0.5 1.5e+300]", "[0.5,-0.5,1.5e+300]",
+      "[\n  0.5,\n  -0.5,\n  1.5e+300\n]" },
+    { "{\"list\":[],\"map\":{}}", "map[list:[] map:map[]]", "{\"list\":[],\"map\":{}}",
+      "{\n  \"list\": [],\n  \"map\": {}\n}" },
     { "[null,null]", "[<nil> <nil>]", "[null,null]", "[\n  null,\n  null\n]" },
 };
 
@@ -256,9 +281,11 @@ test_format_go_types(void **state)
         struct expr_value v;
         const char *go_v, *json;
     } cases[] = {
-        { expr_time(t1), "2024-01-02 03:04:05.0000006 +0000 UTC", "\"2024-01-02T03:04:05.0000006Z\"" },
+        { expr_time(t1), "2024-01-02 03:04:05.0000006 +0000 UTC",
+          "\"2024-01-02T03:04:05.0000006Z\"" },
         { expr_time(t2), "2023-08-14 23:59:59 +0200 +0200", "\"2023-08-14T23:59:59+02:00\"" },
-        { expr_time(t3), "1999-12-31 00:00:00.123 -0530 -0530", "\"1999-12-31T00:00:00.123-05:30\"" },
+        { expr_time(t3), "1999-12-31 00:00:00.123 -0530 -0530",
+          "\"1999-12-31T00:00:00.123-05:30\"" },
         { expr_duration(0), "0s", "0" },
         { expr_duration(1500000000), "1.5s", "1500000000" },
         { expr_duration(INT64_C(3600000000000)), "1h0m0s", "3600000000000" },
@@ -631,7 +658,8 @@ test_materialize(void **state)
 {
     (void)state;
     struct expr_vm *vm = new_vm();
-    struct host h = { .count = 7, .meta = { { "source_ip", "log_type" }, { "1.2.3.4", "http" }, 2 } };
+    struct host h = { .count = 7,
+                      .meta = { { "source_ip", "log_type" }, { "1.2.3.4", "http" }, 2 } };
     struct expr_value obj = expr_object(&host_class, &h), plain;
     assert_int_equal(expr_value_materialize(vm, &obj, &plain), 0);
     assert_int_equal(plain.kind, EXPR_MAP);
@@ -666,10 +694,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_table), cmocka_unit_test(test_float_table),
-        cmocka_unit_test(test_format_go_types), cmocka_unit_test(test_json_escapes),
-        cmocka_unit_test(test_from_json),    cmocka_unit_test(test_equal),
-        cmocka_unit_test(test_misc),         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_format_table),
+        cmocka_unit_test(test_float_table),
+        cmocka_unit_test(test_format_go_types),
+        cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_from_json),
+        cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_materialize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
