@@ -41,8 +41,10 @@ cli_cmd_version(int argc, char **argv)
         return 0;
     }
     if (argc > 1) {
-        fprintf(stderr, "Error: unknown argument \"%s\" for \"phalanx version\"\n"
-                        "Run 'phalanx version --help' for usage.\n", argv[1]);
+        fprintf(stderr,
+                "Error: unknown argument \"%s\" for \"phalanx version\"\n"
+                "Run 'phalanx version --help' for usage.\n",
+                argv[1]);
         return 1;
     }
     printf("version: v%s\n", PHALANX_VERSION);
@@ -78,17 +80,20 @@ cli_phalanx_main(int argc, char **argv)
     if (strcmp(name, "-v") == 0 || strcmp(name, "--version") == 0)
         return cli_cmd_version(1, &argv[1]);
     if (strcmp(name, "help") == 0) {
-        if (argc > 2 && find_command(argv[2]) != NULL) {
+        const struct cli_command *topic = argc > 2 ? find_command(argv[2]) : NULL;
+        if (topic != NULL) {
             char *help_argv[] = { argv[2], (char *)"--help", NULL };
-            return find_command(argv[2])->run(2, help_argv);
+            return topic->run(2, help_argv);
         }
         usage(stdout);
         return 0;
     }
     const struct cli_command *cmd = find_command(name);
     if (cmd == NULL) {
-        fprintf(stderr, "Error: unknown command \"%s\" for \"phalanx\"\n"
-                        "Run 'phalanx --help' for usage.\n", name);
+        fprintf(stderr,
+                "Error: unknown command \"%s\" for \"phalanx\"\n"
+                "Run 'phalanx --help' for usage.\n",
+                name);
         return 1;
     }
     return cmd->run(argc - 1, argv + 1);

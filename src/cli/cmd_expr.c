@@ -18,27 +18,28 @@
 static void
 expr_usage(FILE *out)
 {
-    fprintf(out,
-            "Compile an expression, evaluate it and print its result as JSON.\n\n"
-            "Usage:\n"
-            "  phalanx expr [flags] EXPRESSION\n\n"
-            "Examples:\n"
-            "  phalanx expr '1 + 2 * 3'\n"
-            "  phalanx expr --env env.json 'user.name startsWith \"ad\"'\n"
-            "  phalanx expr --context parser --env evt.json 'evt.Meta.source_ip'\n"
-            "  phalanx expr --context profile --env alert.json 'Alert.GetScope() == \"Ip\"'\n"
-            "  phalanx expr -- '-1 + 2'\n\n"
-            "Flags:\n"
-            "  -e, --env FILE       JSON object whose keys are the variables. Without --context\n"
-            "                       they are plain values (maps, arrays, strings, numbers, bools);\n"
-            "                       with one, they fill the context's typed variables, written\n"
-            "                       with CrowdSec's Go field names, e.g.\n"
-            "                       {\"evt\": {\"Meta\": {\"source_ip\": \"1.2.3.4\"}}}\n"
-            "  -c, --context NAME   plain, parser, scenario, condition, overflow_filter, profile,\n"
-            "                       alert_context, hubtest_parser, hubtest_scenario or hubtest\n"
-            "                       (default: plain)\n"
-            "      --disasm         print the compiled bytecode before the result\n"
-            "  -h, --help           help for expr\n");
+    fprintf(
+        out,
+        "Compile an expression, evaluate it and print its result as JSON.\n\n"
+        "Usage:\n"
+        "  phalanx expr [flags] EXPRESSION\n\n"
+        "Examples:\n"
+        "  phalanx expr '1 + 2 * 3'\n"
+        "  phalanx expr --env env.json 'user.name startsWith \"ad\"'\n"
+        "  phalanx expr --context parser --env evt.json 'evt.Meta.source_ip'\n"
+        "  phalanx expr --context profile --env alert.json 'Alert.GetScope() == \"Ip\"'\n"
+        "  phalanx expr -- '-1 + 2'\n\n"
+        "Flags:\n"
+        "  -e, --env FILE       JSON object whose keys are the variables. Without --context\n"
+        "                       they are plain values (maps, arrays, strings, numbers, bools);\n"
+        "                       with one, they fill the context's typed variables, written\n"
+        "                       with CrowdSec's Go field names, e.g.\n"
+        "                       {\"evt\": {\"Meta\": {\"source_ip\": \"1.2.3.4\"}}}\n"
+        "  -c, --context NAME   plain, parser, scenario, condition, overflow_filter, profile,\n"
+        "                       alert_context, hubtest_parser, hubtest_scenario or hubtest\n"
+        "                       (default: plain)\n"
+        "      --disasm         print the compiled bytecode before the result\n"
+        "  -h, --help           help for expr\n");
 }
 
 /* Prints a compile or run-time error with its caret excerpt. */
@@ -142,8 +143,10 @@ run_expr(const struct expr_run *run)
             goto out;
         }
         if (!json_is_object(json)) {
-            fprintf(stderr, "error: %s must hold a JSON object whose keys are the variable "
-                            "names, e.g. {\"x\": 1}\n", run->env_path);
+            fprintf(stderr,
+                    "error: %s must hold a JSON object whose keys are the variable "
+                    "names, e.g. {\"x\": 1}\n",
+                    run->env_path);
             goto out;
         }
     }
@@ -153,8 +156,7 @@ run_expr(const struct expr_run *run)
             /* The holder vm is never evaluated on, so the values it holds stay valid. */
             if (expr_value_from_json(holder, text.buf, text.len, &root) < 0 ||
                 root.kind != EXPR_MAP) {
-                fprintf(stderr, "error: cannot convert %s to expression values\n",
-                        run->env_path);
+                fprintf(stderr, "error: cannot convert %s to expression values\n", run->env_path);
                 goto out;
             }
             plain_vals = calloc(root.u.m->len + 1, sizeof(*plain_vals));
@@ -166,8 +168,10 @@ run_expr(const struct expr_run *run)
                 snprintf(name, sizeof(name), "%.*s", (int)e->keylen, e->key);
                 int slot = expr_env_add_var(env, name, plain_type(&e->value));
                 if (slot < 0 || (size_t)slot > root.u.m->len) {
-                    fprintf(stderr, "error: cannot declare variable '%s' from %s (duplicate "
-                                    "or reserved name)\n", name, run->env_path);
+                    fprintf(stderr,
+                            "error: cannot declare variable '%s' from %s (duplicate "
+                            "or reserved name)\n",
+                            name, run->env_path);
                     goto out;
                 }
                 plain_vals[slot] = e->value;
@@ -240,9 +244,11 @@ cli_cmd_expr(int argc, char **argv)
         case 'e': run.env_path = optarg; break;
         case 'c':
             if (exprenv_context_parse(optarg, &run.ctx) < 0) {
-                fprintf(stderr, "Error: unknown context \"%s\"; use one of plain, parser, "
-                                "scenario, condition, overflow_filter, profile, alert_context, "
-                                "hubtest_parser, hubtest_scenario, hubtest\n", optarg);
+                fprintf(stderr,
+                        "Error: unknown context \"%s\"; use one of plain, parser, "
+                        "scenario, condition, overflow_filter, profile, alert_context, "
+                        "hubtest_parser, hubtest_scenario, hubtest\n",
+                        optarg);
                 return 1;
             }
             break;
@@ -259,9 +265,11 @@ cli_cmd_expr(int argc, char **argv)
         }
     }
     if (argc - optind != 1) {
-        fprintf(stderr, "Error: phalanx expr takes exactly one EXPRESSION argument (got %d); "
-                        "quote the expression so the shell passes it as one word.\n"
-                        "Run 'phalanx expr --help' for usage.\n", argc - optind);
+        fprintf(stderr,
+                "Error: phalanx expr takes exactly one EXPRESSION argument (got %d); "
+                "quote the expression so the shell passes it as one word.\n"
+                "Run 'phalanx expr --help' for usage.\n",
+                argc - optind);
         return 1;
     }
     run.src = argv[optind];

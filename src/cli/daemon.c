@@ -16,20 +16,21 @@
 static void
 daemon_usage(FILE *out)
 {
-    fprintf(out, "Usage of phalanxd:\n"
-                 "  -c string\n"
-                 "    \tconfiguration file (default \"%s\")\n"
-                 "  -t\ttest configuration and exit\n"
-                 "  -version\n"
-                 "    \tdisplay version\n"
-                 "  -h\tshow this help\n",
-                 DEFAULT_CONFIG);
+    fprintf(out,
+            "Usage of phalanxd:\n"
+            "  -c string\n"
+            "    \tconfiguration file (default \"%s\")\n"
+            "  -t\ttest configuration and exit\n"
+            "  -version\n"
+            "    \tdisplay version\n"
+            "  -h\tshow this help\n",
+            DEFAULT_CONFIG);
 }
 
 /* Top-level sections of CrowdSec's config.yaml (pkg/csconfig Config, decoded with KnownFields). */
 static const char *const config_sections[] = {
-    "common", "prometheus", "crowdsec_service", "cscli", "db_config", "api", "config_paths",
-    "plugin_config",
+    "common",    "prometheus", "crowdsec_service", "cscli",
+    "db_config", "api",        "config_paths",     "plugin_config",
 };
 
 static bool
@@ -58,8 +59,10 @@ check_config(const char *path)
     bool expect_key = false, top_is_map = false, done = false;
 
     if (f == NULL) {
-        fprintf(stderr, "phalanxd: cannot open configuration file %s: %s; pass the right "
-                        "path with -c\n", path, strerror(errno));
+        fprintf(stderr,
+                "phalanxd: cannot open configuration file %s: %s; pass the right "
+                "path with -c\n",
+                path, strerror(errno));
         return -1;
     }
     if (!yaml_parser_initialize(&parser)) {
@@ -71,8 +74,9 @@ check_config(const char *path)
     while (!done) {
         if (!yaml_parser_parse(&parser, &ev)) {
             fprintf(stderr, "%s:%zu:%zu: %s%s%s\n", path, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1, parser.problem ? parser.problem : "syntax error",
-                    parser.context ? " " : "", parser.context ? parser.context : "");
+                    parser.problem_mark.column + 1,
+                    parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                    parser.context ? parser.context : "");
             problems++;
             break;
         }
@@ -85,22 +89,26 @@ check_config(const char *path)
         else if (ev.type == YAML_DOCUMENT_START_EVENT)
             docs++;
         if (node && docs == 1 && depth == 0) {
-            /* An empty document is fine (CrowdSec fills defaults); anything else must be a mapping. */
+            /* An empty document is fine (CrowdSec fills defaults); anything else must be a mapping.
+             */
             if (ev.type == YAML_MAPPING_START_EVENT) {
                 top_is_map = true;
                 expect_key = true;
             } else if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length > 0) {
-                fprintf(stderr, "%s:%zu: the configuration must be a mapping of sections "
-                                "(common, config_paths, api, ...)\n", path, line);
+                fprintf(stderr,
+                        "%s:%zu: the configuration must be a mapping of sections "
+                        "(common, config_paths, api, ...)\n",
+                        path, line);
                 problems++;
             }
         } else if (node && docs == 1 && depth == 1 && top_is_map) {
             if (expect_key && ev.type == YAML_SCALAR_EVENT &&
                 !known_section((const char *)ev.data.scalar.value)) {
-                fprintf(stderr, "%s:%zu: unknown section '%s'; CrowdSec accepts only common, "
-                                "prometheus, crowdsec_service, cscli, db_config, api, "
-                                "config_paths and plugin_config\n", path, line,
-                        (const char *)ev.data.scalar.value);
+                fprintf(stderr,
+                        "%s:%zu: unknown section '%s'; CrowdSec accepts only common, "
+                        "prometheus, crowdsec_service, cscli, db_config, api, "
+                        "config_paths and plugin_config\n",
+                        path, line, (const char *)ev.data.scalar.value);
                 problems++;
             }
             expect_key = !expect_key;
@@ -183,15 +191,18 @@ cli_phalanxd_main(int argc, char **argv)
         int problems = check_config(config);
         if (problems != 0) {
             if (problems > 0)
-                fprintf(stderr, "phalanxd: configuration test failed: %d problem%s in %s; fix "
-                                "them and run phalanxd -t again\n", problems,
-                        problems > 1 ? "s" : "", config);
+                fprintf(stderr,
+                        "phalanxd: configuration test failed: %d problem%s in %s; fix "
+                        "them and run phalanxd -t again\n",
+                        problems, problems > 1 ? "s" : "", config);
             return 1;
         }
         printf("phalanxd: configuration file %s: test OK\n", config);
         return 0;
     }
-    fprintf(stderr, "phalanxd: this build cannot run the agent or the Local API yet; use -t to "
-                    "check %s or -version\n", config);
+    fprintf(stderr,
+            "phalanxd: this build cannot run the agent or the Local API yet; use -t to "
+            "check %s or -version\n",
+            config);
     return 1;
 }

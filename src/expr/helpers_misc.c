@@ -1138,6 +1138,22 @@ h_set_in_stash(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     return 0;
 }
 
+/*
+ * JA4H(req): the JA4H fingerprint of an AppSec HTTP request. Requests only
+ * exist inside the AppSec component, which Phalanx does not have yet, so no
+ * value an expression can hold is a request: like CrowdSec given anything but
+ * an *http.Request, this is a run-time error (CrowdSec panics, the caller sees
+ * an error). Registered so that alert contexts using it load, as they do in
+ * CrowdSec outside AppSec.
+ */
+static int
+h_ja4h(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
+{
+    UNUSED(nargs);
+    UNUSED(ret);
+    return type_error(vm, &args[0], "*http.Request");
+}
+
 #define T_STR EXPR_T(EXPR_STRING)
 
 const struct expr_func expr_helpers_misc[] = {
@@ -1155,5 +1171,6 @@ const struct expr_func expr_helpers_misc[] = {
     { "Distance", 4, 4, EXPR_T(EXPR_FLOAT), h_distance },
     { "GetFromStash", 2, 2, T_STR, h_get_from_stash },
     { "SetInStash", 4, 4, EXPR_T_ANY, h_set_in_stash },
+    { "JA4H", 1, 1, T_STR, h_ja4h },
 };
 const size_t expr_helpers_misc_count = ARRAY_SIZE(expr_helpers_misc);

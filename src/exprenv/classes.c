@@ -229,7 +229,8 @@ json_object_class_len(const void *obj)
 static int
 json_object_class_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
-    /* Jansson keeps insertion order; walking to the i-th key is linear, fine for event-sized objects. */
+    /* Jansson keeps insertion order; walking to the i-th key is linear, fine for event-sized
+     * objects. */
     void *it = json_object_iter((json_t *)obj);
 
     for (size_t n = 0; it != NULL && n < i; n++)
@@ -445,12 +446,9 @@ line_module(const void *obj, struct expr_vm *vm, struct expr_value *ret)
 }
 
 static const struct expr_field line_fields[] = {
-    { "Raw", T_STR, line_raw },
-    { "Src", T_STR, line_src },
-    { "Time", T_TIME, line_time },
-    { "Labels", T_OBJ(exprenv_strmap_class), line_labels },
-    { "Process", T_BOOL, line_process },
-    { "Module", T_STR, line_module },
+    { "Raw", T_STR, line_raw },          { "Src", T_STR, line_src },
+    { "Time", T_TIME, line_time },       { "Labels", T_OBJ(exprenv_strmap_class), line_labels },
+    { "Process", T_BOOL, line_process }, { "Module", T_STR, line_module },
 };
 
 const struct expr_class exprenv_line_class = {
@@ -563,11 +561,11 @@ appsec_first_string(const struct appsec_event *a, struct expr_vm *vm, const char
     return 0;
 }
 
-#define APPSEC_GETTER(fn, field)                                                                  \
-    static int fn(const void *obj, struct expr_vm *vm, const struct expr_value *args,             \
-                  size_t nargs, struct expr_value *ret)                                           \
-    {                                                                                             \
-        return appsec_first_string(APPSEC(obj), vm, field, ret);                                  \
+#define APPSEC_GETTER(fn, field)                                                                   \
+    static int fn(const void *obj, struct expr_vm *vm, const struct expr_value *args,              \
+                  size_t nargs, struct expr_value *ret)                                            \
+    {                                                                                              \
+        return appsec_first_string(APPSEC(obj), vm, field, ret);                                   \
     }
 
 APPSEC_GETTER(appsec_get_uri, "uri")
@@ -576,7 +574,8 @@ APPSEC_GETTER(appsec_get_version, "version")
 APPSEC_GETTER(appsec_get_name, "name")
 APPSEC_GETTER(appsec_get_method, "method")
 
-/* Collects rule[field] over the matched rules; with want_string, only strings (GetNames), unique if uniq. */
+/* Collects rule[field] over the matched rules; with want_string, only strings (GetNames), unique if
+ * uniq. */
 static int
 appsec_collect(const struct appsec_event *a, struct expr_vm *vm, const char *field,
                bool want_string, bool uniq, struct expr_value *ret)
@@ -689,7 +688,7 @@ const struct expr_class exprenv_appsec_class = {
 
 /* --- pipeline.Event --- */
 
-#define EVT(obj) ((const struct event *)(obj))
+#define EVT(obj)     ((const struct event *)(obj))
 #define EVT_MUT(obj) ((struct event *)(obj))
 
 static int
@@ -1041,11 +1040,11 @@ exprenv_queue_value(const struct queue *q)
 /* --- leakybucket.BucketSpec, BucketFactory, Leaky --- */
 
 #define SPEC(obj) ((const struct bucket_spec *)(obj))
-#define SPEC_STR(fn, field)                                                                       \
-    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                    \
-    {                                                                                             \
-        *ret = exprenv_cstr(SPEC(obj)->field);                                                    \
-        return 0;                                                                                 \
+#define SPEC_STR(fn, field)                                                                        \
+    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                     \
+    {                                                                                              \
+        *ret = exprenv_cstr(SPEC(obj)->field);                                                     \
+        return 0;                                                                                  \
     }
 
 SPEC_STR(spec_name, name)
@@ -1148,10 +1147,8 @@ factory_simulated(const void *obj, struct expr_vm *vm, struct expr_value *ret)
 }
 
 static const struct expr_field factory_fields[] = {
-    { "Spec", T_OBJ(spec_class), factory_spec },
-    { "BucketName", T_STR, factory_bucket_name },
-    { "Filename", T_STR, factory_filename },
-    { "DataDir", T_STR, factory_data_dir },
+    { "Spec", T_OBJ(spec_class), factory_spec }, { "BucketName", T_STR, factory_bucket_name },
+    { "Filename", T_STR, factory_filename },     { "DataDir", T_STR, factory_data_dir },
     { "Simulated", T_BOOL, factory_simulated },
 };
 

@@ -7,15 +7,42 @@
 
 #include "exprenv/exprenv.h"
 
-#define T_ANY { .kind = EXPR_ANY }
-#define T_BOOL { .kind = EXPR_BOOL }
-#define T_INT { .kind = EXPR_INT }
-#define T_FLOAT { .kind = EXPR_FLOAT }
-#define T_STR { .kind = EXPR_STRING }
-#define T_TIME { .kind = EXPR_TIME }
-#define T_DURATION { .kind = EXPR_DURATION }
-#define T_OBJ(c) { .kind = EXPR_OBJECT, .cls = &(c) }
-#define T_ARRAY_OF(t) { .kind = EXPR_ARRAY, .elem = &(t) }
+#define T_ANY                                                                                      \
+    {                                                                                              \
+        .kind = EXPR_ANY                                                                           \
+    }
+#define T_BOOL                                                                                     \
+    {                                                                                              \
+        .kind = EXPR_BOOL                                                                          \
+    }
+#define T_INT                                                                                      \
+    {                                                                                              \
+        .kind = EXPR_INT                                                                           \
+    }
+#define T_FLOAT                                                                                    \
+    {                                                                                              \
+        .kind = EXPR_FLOAT                                                                         \
+    }
+#define T_STR                                                                                      \
+    {                                                                                              \
+        .kind = EXPR_STRING                                                                        \
+    }
+#define T_TIME                                                                                     \
+    {                                                                                              \
+        .kind = EXPR_TIME                                                                          \
+    }
+#define T_DURATION                                                                                 \
+    {                                                                                              \
+        .kind = EXPR_DURATION                                                                      \
+    }
+#define T_OBJ(c)                                                                                   \
+    {                                                                                              \
+        .kind = EXPR_OBJECT, .cls = &(c)                                                           \
+    }
+#define T_ARRAY_OF(t)                                                                              \
+    {                                                                                              \
+        .kind = EXPR_ARRAY, .elem = &(t)                                                           \
+    }
 
 extern const struct expr_type exprenv_t_string;
 extern const struct expr_type exprenv_t_int;
@@ -45,8 +72,7 @@ exprenv_strv(struct strv s)
 const char *exprenv_arg_cstr(struct expr_vm *vm, const char *method, const struct expr_value *args,
                              size_t i);
 /* Resolves a Go slice index (negative counts from the end); -1 after an error. */
-int exprenv_slice_index(struct expr_vm *vm, const struct expr_value *key, size_t len,
-                        size_t *ret);
+int exprenv_slice_index(struct expr_vm *vm, const struct expr_value *key, size_t len, size_t *ret);
 /* A map key as (ptr, len); false when the key is not a string. */
 bool exprenv_map_key(const struct expr_value *key, const char **ret_ptr, size_t *ret_len);
 

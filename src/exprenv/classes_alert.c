@@ -133,11 +133,11 @@ const struct expr_class exprenv_alert_event_class = {
 /* --- models.Source --- */
 
 #define SRC(obj) ((const struct source *)(obj))
-#define SRC_STR(fn, field)                                                                        \
-    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                    \
-    {                                                                                             \
-        *ret = exprenv_cstr(SRC(obj)->field);                                                     \
-        return 0;                                                                                 \
+#define SRC_STR(fn, field)                                                                         \
+    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                     \
+    {                                                                                              \
+        *ret = exprenv_cstr(SRC(obj)->field);                                                      \
+        return 0;                                                                                  \
     }
 
 SRC_STR(src_as_name, as_name)
@@ -247,11 +247,11 @@ const struct expr_class exprenv_source_class = {
 /* --- models.Decision --- */
 
 #define DEC(obj) ((const struct decision *)(obj))
-#define DEC_STR(fn, field)                                                                        \
-    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                    \
-    {                                                                                             \
-        *ret = exprenv_cstr(DEC(obj)->field);                                                     \
-        return 0;                                                                                 \
+#define DEC_STR(fn, field)                                                                         \
+    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                     \
+    {                                                                                              \
+        *ret = exprenv_cstr(DEC(obj)->field);                                                      \
+        return 0;                                                                                  \
     }
 
 DEC_STR(dec_duration, duration)
@@ -278,16 +278,11 @@ dec_simulated(const void *obj, struct expr_vm *vm, struct expr_value *ret)
 }
 
 static const struct expr_field decision_fields[] = {
-    { "Duration", T_STR, dec_duration },
-    { "ID", T_INT, dec_id },
-    { "Origin", T_STR, dec_origin },
-    { "Scenario", T_STR, dec_scenario },
-    { "Scope", T_STR, dec_scope },
-    { "Simulated", T_BOOL, dec_simulated },
-    { "Type", T_STR, dec_type },
-    { "Until", T_STR, dec_until },
-    { "UUID", T_STR, dec_uuid },
-    { "Value", T_STR, dec_value },
+    { "Duration", T_STR, dec_duration }, { "ID", T_INT, dec_id },
+    { "Origin", T_STR, dec_origin },     { "Scenario", T_STR, dec_scenario },
+    { "Scope", T_STR, dec_scope },       { "Simulated", T_BOOL, dec_simulated },
+    { "Type", T_STR, dec_type },         { "Until", T_STR, dec_until },
+    { "UUID", T_STR, dec_uuid },         { "Value", T_STR, dec_value },
 };
 
 const struct expr_class exprenv_decision_class = {
@@ -419,11 +414,11 @@ static const struct expr_class labels_class = {
     .has = labels_has,
 };
 
-#define ALERT_STR(fn, field)                                                                      \
-    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                    \
-    {                                                                                             \
-        *ret = exprenv_cstr(ALERT(obj)->field);                                                   \
-        return 0;                                                                                 \
+#define ALERT_STR(fn, field)                                                                       \
+    static int fn(const void *obj, struct expr_vm *vm, struct expr_value *ret)                     \
+    {                                                                                              \
+        *ret = exprenv_cstr(ALERT(obj)->field);                                                    \
+        return 0;                                                                                  \
     }
 
 ALERT_STR(alert_created_at, created_at)
@@ -525,8 +520,8 @@ alert_get_value(const void *obj, struct expr_vm *vm, const struct expr_value *ar
 }
 
 static int
-alert_get_scenario(const void *obj, struct expr_vm *vm, const struct expr_value *args,
-                   size_t nargs, struct expr_value *ret)
+alert_get_scenario(const void *obj, struct expr_vm *vm, const struct expr_value *args, size_t nargs,
+                   struct expr_value *ret)
 {
     *ret = exprenv_cstr(ALERT(obj)->scenario);
     return 0;

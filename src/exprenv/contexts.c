@@ -74,8 +74,7 @@ static const struct context_desc contexts[EXPRENV_NCONTEXTS] = {
 
 /* Go's filepath.Base on a Unix path. */
 static int
-fn_basename(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+fn_basename(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     if (args[0].kind != EXPR_STRING)
         return expr_vm_error(vm, "cannot use %s as argument (type string) to call basename",

@@ -56,9 +56,11 @@ enum {
     EXPRENV_SLOT_RESULTS = 0, /* hubtest contexts */
 };
 
-/* A new env for ctx (owned: expr_env_free()), with the builtins, the CrowdSec helpers and the context's vars. */
+/* A new env for ctx (owned: expr_env_free()), with the builtins, the CrowdSec helpers and the
+ * context's vars. */
 struct expr_env *exprenv_new(enum exprenv_context ctx);
-int exprenv_context_parse(const char *name, enum exprenv_context *ret); /* "parser", "scenario", ... */
+int exprenv_context_parse(const char *name,
+                          enum exprenv_context *ret); /* "parser", "scenario", ... */
 const char *exprenv_context_name(enum exprenv_context ctx);
 /* Number of variables exprenv_new(ctx) declares (the size of the vars array). */
 size_t exprenv_context_nvars(enum exprenv_context ctx);
@@ -66,21 +68,21 @@ size_t exprenv_context_nvars(enum exprenv_context ctx);
 const char *exprenv_context_var(enum exprenv_context ctx, size_t i);
 
 /* The classes, for callers that build values or check static types. */
-extern const struct expr_class exprenv_event_class;         /* pipeline.Event */
-extern const struct expr_class exprenv_line_class;          /* pipeline.Line */
-extern const struct expr_class exprenv_strmap_class;        /* map[string]string */
-extern const struct expr_class exprenv_json_object_class;   /* map[string]any (jansson object) */
-extern const struct expr_class exprenv_json_array_class;    /* []any (jansson array) */
-extern const struct expr_class exprenv_appsec_class;        /* pipeline.AppsecEvent */
-extern const struct expr_class exprenv_runtime_alert_class; /* pipeline.RuntimeAlert */
-extern const struct expr_class exprenv_alert_class;         /* models.Alert */
-extern const struct expr_class exprenv_source_class;        /* models.Source */
-extern const struct expr_class exprenv_decision_class;      /* models.Decision */
-extern const struct expr_class exprenv_alert_event_class;   /* models.Event */
-extern const struct expr_class exprenv_meta_item_class;     /* models.MetaItems0 */
-extern const struct expr_class exprenv_queue_class;         /* pipeline.Queue */
-extern const struct expr_class exprenv_event_list_class;    /* []pipeline.Event */
-extern const struct expr_class exprenv_leaky_class;         /* leakybucket.Leaky */
+extern const struct expr_class exprenv_event_class;          /* pipeline.Event */
+extern const struct expr_class exprenv_line_class;           /* pipeline.Line */
+extern const struct expr_class exprenv_strmap_class;         /* map[string]string */
+extern const struct expr_class exprenv_json_object_class;    /* map[string]any (jansson object) */
+extern const struct expr_class exprenv_json_array_class;     /* []any (jansson array) */
+extern const struct expr_class exprenv_appsec_class;         /* pipeline.AppsecEvent */
+extern const struct expr_class exprenv_runtime_alert_class;  /* pipeline.RuntimeAlert */
+extern const struct expr_class exprenv_alert_class;          /* models.Alert */
+extern const struct expr_class exprenv_source_class;         /* models.Source */
+extern const struct expr_class exprenv_decision_class;       /* models.Decision */
+extern const struct expr_class exprenv_alert_event_class;    /* models.Event */
+extern const struct expr_class exprenv_meta_item_class;      /* models.MetaItems0 */
+extern const struct expr_class exprenv_queue_class;          /* pipeline.Queue */
+extern const struct expr_class exprenv_event_list_class;     /* []pipeline.Event */
+extern const struct expr_class exprenv_leaky_class;          /* leakybucket.Leaky */
 extern const struct expr_class exprenv_parser_results_class; /* dumps.ParserResults */
 extern const struct expr_class exprenv_parser_result_class;  /* dumps.ParserResult */
 
@@ -92,7 +94,8 @@ struct expr_value exprenv_runtime_alert_value(const struct runtime_alert *r);
 struct expr_value exprenv_alert_value(const struct alert *a);
 struct expr_value exprenv_event_list_value(const struct event_list *l);
 struct expr_value exprenv_parser_results_value(const struct parser_results *r);
-/* A JSON value as an expression value: objects and arrays as host containers, the rest as scalars. */
+/* A JSON value as an expression value: objects and arrays as host containers, the rest as scalars.
+ */
 struct expr_value exprenv_json_value(const json_t *j);
 
 /*

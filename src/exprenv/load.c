@@ -19,17 +19,17 @@ struct loadctx {
 };
 
 enum field_kind {
-    F_STRV,    /* struct strv in the event arena */
-    F_CSTR,    /* malloc'd char * */
-    F_BOOL,    /* bool */
-    F_INT,     /* int */
-    F_INT32,   /* int32_t */
-    F_INT64,   /* int64_t */
-    F_FLOAT32, /* float */
-    F_TIME,    /* struct gotime from RFC3339 */
+    F_STRV,     /* struct strv in the event arena */
+    F_CSTR,     /* malloc'd char * */
+    F_BOOL,     /* bool */
+    F_INT,      /* int */
+    F_INT32,    /* int32_t */
+    F_INT64,    /* int64_t */
+    F_FLOAT32,  /* float */
+    F_TIME,     /* struct gotime from RFC3339 */
     F_DURATION, /* int64_t ns from a Go duration string or a number of ns */
-    F_STRMAP,  /* struct strmap in the event arena */
-    F_SUB,     /* custom decoder */
+    F_STRMAP,   /* struct strmap in the event arena */
+    F_SUB,      /* custom decoder */
 };
 
 struct field_desc {
@@ -72,7 +72,8 @@ load_strmap(const json_t *v, struct strmap *m, struct loadctx *lc, const char *p
         return load_error(lc, "%s: expected an object of strings", path);
     if (lc->evt == NULL)
         return load_error(lc, "%s: a string map needs an event", path);
-    json_object_foreach ((json_t *)v, k, item) {
+    json_object_foreach((json_t *)v, k, item)
+    {
         if (!json_is_string(item))
             return load_error(lc, "%s.%s: expected a string, got %s", path, k,
                               json_is_number(item) ? "a number" : "another type");
@@ -159,7 +160,8 @@ decode_fields(const json_t *obj, void *base, const struct field_desc *d, size_t 
         return load_error(lc, "%s: expected an object", path);
     if (++lc->depth > LOAD_MAX_DEPTH)
         return load_error(lc, "%s: nested too deeply", path);
-    json_object_foreach ((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         const struct field_desc *f = find_field(d, n, key);
 
         snprintf(sub, sizeof(sub), "%s.%s", path, key);
@@ -172,8 +174,14 @@ decode_fields(const json_t *obj, void *base, const struct field_desc *d, size_t 
     return 0;
 }
 
-#define FIELD(go, tag, kind, type, member) { go, tag, kind, offsetof(type, member), NULL }
-#define SUBFIELD(go, tag, type, member, fn) { go, tag, F_SUB, offsetof(type, member), fn }
+#define FIELD(go, tag, kind, type, member)                                                         \
+    {                                                                                              \
+        go, tag, kind, offsetof(type, member), NULL                                                \
+    }
+#define SUBFIELD(go, tag, type, member, fn)                                                        \
+    {                                                                                              \
+        go, tag, F_SUB, offsetof(type, member), fn                                                 \
+    }
 
 /* --- models.Meta, Event, Source, Decision, Alert --- */
 
@@ -188,7 +196,8 @@ load_meta_list(const json_t *v, void *field, struct loadctx *lc, const char *pat
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array of {\"key\": .., \"value\": ..}", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         json_t *k = json_object_get(item, "key");
         json_t *val = json_object_get(item, "value");
         if (k == NULL)
@@ -246,13 +255,13 @@ load_alert_events(const json_t *v, void *field, struct loadctx *lc, const char *
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         struct alert_event *e = alert_add_event(a);
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (e == NULL)
             return load_error(lc, "%s: out of memory", sub);
-        if (decode_fields(item, e, alert_event_fields, ARRAY_SIZE(alert_event_fields), lc, sub) <
-            0)
+        if (decode_fields(item, e, alert_event_fields, ARRAY_SIZE(alert_event_fields), lc, sub) < 0)
             return -1;
     }
     return 0;
@@ -270,7 +279,8 @@ load_decisions(const json_t *v, void *field, struct loadctx *lc, const char *pat
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         struct decision *d = alert_add_decision(a);
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (d == NULL)
@@ -292,7 +302,8 @@ load_labels(const json_t *v, void *field, struct loadctx *lc, const char *path)
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array of strings", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         if (!json_is_string(item))
             return load_error(lc, "%s[%zu]: expected a string", path, i);
         if (alert_add_label(a, json_string_value(item)) < 0)
@@ -375,8 +386,8 @@ exprenv_source_from_json(const json_t *obj, struct source *ret, char *err, size_
 static int
 load_sources(const json_t *v, void *field, struct loadctx *lc, const char *path)
 {
-    struct runtime_alert *r = (struct runtime_alert *)((char *)field -
-                                                       offsetof(struct runtime_alert, sources));
+    struct runtime_alert *r =
+        (struct runtime_alert *)((char *)field - offsetof(struct runtime_alert, sources));
     const char *k;
     json_t *item;
     char sub[256];
@@ -385,7 +396,8 @@ load_sources(const json_t *v, void *field, struct loadctx *lc, const char *path)
         return 0;
     if (!json_is_object(v))
         return load_error(lc, "%s: expected an object of sources keyed by value", path);
-    json_object_foreach ((json_t *)v, k, item) {
+    json_object_foreach((json_t *)v, k, item)
+    {
         struct source *s = runtime_alert_add_source(r, k);
         snprintf(sub, sizeof(sub), "%s[\"%s\"]", path, k);
         if (s == NULL)
@@ -414,8 +426,8 @@ load_alert_ptr(const json_t *v, void *field, struct loadctx *lc, const char *pat
 static int
 load_api_alerts(const json_t *v, void *field, struct loadctx *lc, const char *path)
 {
-    struct runtime_alert *r = (struct runtime_alert *)((char *)field -
-                                                       offsetof(struct runtime_alert, api_alerts));
+    struct runtime_alert *r =
+        (struct runtime_alert *)((char *)field - offsetof(struct runtime_alert, api_alerts));
     size_t i;
     json_t *item;
     char sub[256];
@@ -424,7 +436,8 @@ load_api_alerts(const json_t *v, void *field, struct loadctx *lc, const char *pa
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array of alerts", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         struct alert *a = alert_new();
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (a == NULL || runtime_alert_add_api_alert(r, a) < 0)
@@ -594,7 +607,8 @@ load_event_list(const json_t *v, struct event_list *l, struct loadctx *lc, const
         return 0;
     if (!json_is_array(v))
         return load_error(lc, "%s: expected an array of events", path);
-    json_array_foreach ((json_t *)v, i, item) {
+    json_array_foreach((json_t *)v, i, item)
+    {
         struct event *e = event_new(EVENT_LOG, EVENT_LIVE, false);
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         if (e == NULL || event_list_push(l, e) < 0)
@@ -617,7 +631,8 @@ exprenv_queue_from_json(const json_t *obj, struct queue *ret, char *err, size_t 
         return load_event_list(obj, &ret->queue, &lc, "Queue.Queue");
     if (!json_is_object(obj))
         return load_error(&lc, "Queue: expected {\"Queue\": [events], \"L\": n} or an array");
-    json_object_foreach ((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (strcasecmp(key, "Queue") == 0) {
             if (load_event_list(v, &ret->queue, &lc, "Queue.Queue") < 0)
                 return -1;
@@ -686,20 +701,22 @@ exprenv_leaky_from_json(const json_t *obj, struct leaky *ret, struct bucket_fact
     load_errbuf(&lc, err, errlen, NULL);
     if (!json_is_object(obj))
         return load_error(&lc, "Leaky: expected an object");
-    json_object_foreach ((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         const struct field_desc *f = find_field(leaky_fields, ARRAY_SIZE(leaky_fields), key);
 
         snprintf(sub, sizeof(sub), "Leaky.%s", key);
         if (strcasecmp(key, "Factory") == 0) {
             if (factory == NULL)
                 return load_error(&lc, "%s: no storage for the factory", sub);
-            if (decode_fields(v, factory, factory_fields, ARRAY_SIZE(factory_fields), &lc, sub) <
-                0)
+            if (decode_fields(v, factory, factory_fields, ARRAY_SIZE(factory_fields), &lc, sub) < 0)
                 return -1;
             ret->factory = factory;
         } else if (strcasecmp(key, "Queue") == 0) {
-            return load_error(&lc, "%s: the bucket's queue is the `queue` variable; put its "
-                                   "events there", sub);
+            return load_error(&lc,
+                              "%s: the bucket's queue is the `queue` variable; put its "
+                              "events there",
+                              sub);
         } else if (f == NULL) {
             return load_error(&lc, "%s: unknown field", sub);
         } else if (decode_value(f, v, ret, &lc, sub) < 0) {
@@ -723,18 +740,20 @@ exprenv_parser_results_from_json(const json_t *obj, struct parser_results *ret, 
     load_errbuf(&lc, err, errlen, NULL);
     if (!json_is_object(obj))
         return load_error(&lc, "results: expected {\"stage\": {\"node\": [results]}}");
-    json_object_foreach ((json_t *)obj, stage, nodes) {
+    json_object_foreach((json_t *)obj, stage, nodes)
+    {
         if (!json_is_object(nodes))
             return load_error(&lc, "results[\"%s\"]: expected an object of nodes", stage);
-        json_object_foreach (nodes, node, list) {
+        json_object_foreach(nodes, node, list)
+        {
             size_t i;
             json_t *item;
             if (parser_results_node(ret, stage, node) == NULL)
                 return load_error(&lc, "results: out of memory");
             if (!json_is_array(list))
-                return load_error(&lc, "results[\"%s\"][\"%s\"]: expected an array", stage,
-                                  node);
-            json_array_foreach (list, i, item) {
+                return load_error(&lc, "results[\"%s\"][\"%s\"]: expected an array", stage, node);
+            json_array_foreach(list, i, item)
+            {
                 struct event *e = event_new(EVENT_LOG, EVENT_LIVE, false);
                 int64_t idx = (int64_t)i;
                 bool success = false;
@@ -748,7 +767,8 @@ exprenv_parser_results_from_json(const json_t *obj, struct parser_results *ret, 
                     event_free(e);
                     return load_error(&lc, "%s: expected {\"Idx\", \"Evt\", \"Success\"}", path);
                 }
-                json_object_foreach (item, k, v) {
+                json_object_foreach(item, k, v)
+                {
                     int r = 0;
                     if (strcasecmp(k, "Idx") == 0 && json_is_integer(v))
                         idx = json_integer_value(v);
@@ -875,7 +895,8 @@ exprenv_vars_from_json(enum exprenv_context ctx, const json_t *env, struct expre
         goto fail;
     }
     /* Keys that are not variables of the context would be silently ignored otherwise. */
-    json_object_foreach ((json_t *)env, key, item) {
+    json_object_foreach((json_t *)env, key, item)
+    {
         bool known = false;
         for (size_t i = 0; i < exprenv_context_nvars(ctx); i++)
             known = known || strcmp(exprenv_context_var(ctx, i), key) == 0;

@@ -107,7 +107,7 @@ alert_new(void)
 void
 alert_clear(struct alert *a)
 {
-    char **strs[] = { &a->uuid,    &a->machine_id,    &a->created_at,       &a->kind,
+    char **strs[] = { &a->uuid,     &a->machine_id,    &a->created_at,       &a->kind,
                       &a->scenario, &a->scenario_hash, &a->scenario_version, &a->message,
                       &a->start_at, &a->stop_at,       &a->leakspeed };
 

@@ -39,7 +39,7 @@ struct strmap_entry {
  * passed to the mutating calls, which must be the same one every time.
  * A zeroed struct is an empty map.
  */
-#define STRMAP_LINEAR_MAX 16
+#define STRMAP_LINEAR_MAX  16
 #define STRMAP_MAX_ENTRIES (1u << 20) /* hard bound; set fails with -E2BIG beyond */
 
 struct strmap {
@@ -117,31 +117,31 @@ struct decision {
 
 /* models.Event: one event of an alert. */
 struct alert_event {
-    char *timestamp; /* Timestamp */
+    char *timestamp;       /* Timestamp */
     struct meta_list meta; /* Meta, sorted by key when built from a bucket */
 };
 
 /* models.Alert. The Go *string fields are NULL when absent. */
 struct alert {
-    int64_t id;             /* ID */
-    char *uuid;             /* UUID */
-    char *machine_id;       /* MachineID */
-    char *created_at;       /* CreatedAt */
-    char *kind;             /* Kind */
-    char *scenario;         /* Scenario */
-    char *scenario_hash;    /* ScenarioHash */
-    char *scenario_version; /* ScenarioVersion */
-    char *message;          /* Message */
-    char *start_at;         /* StartAt */
-    char *stop_at;          /* StopAt */
-    char *leakspeed;        /* Leakspeed */
-    int32_t events_count;   /* EventsCount */
-    int32_t capacity;       /* Capacity */
-    bool simulated;         /* Simulated */
-    bool remediation;       /* Remediation */
+    int64_t id;                 /* ID */
+    char *uuid;                 /* UUID */
+    char *machine_id;           /* MachineID */
+    char *created_at;           /* CreatedAt */
+    char *kind;                 /* Kind */
+    char *scenario;             /* Scenario */
+    char *scenario_hash;        /* ScenarioHash */
+    char *scenario_version;     /* ScenarioVersion */
+    char *message;              /* Message */
+    char *start_at;             /* StartAt */
+    char *stop_at;              /* StopAt */
+    char *leakspeed;            /* Leakspeed */
+    int32_t events_count;       /* EventsCount */
+    int32_t capacity;           /* Capacity */
+    bool simulated;             /* Simulated */
+    bool remediation;           /* Remediation */
     struct alert_event *events; /* Events */
     size_t nevents;
-    struct meta_list meta;  /* Meta */
+    struct meta_list meta;      /* Meta */
     struct decision *decisions; /* Decisions */
     size_t ndecisions;
     struct source *source; /* Source (owned; NULL = nil) */
@@ -215,33 +215,33 @@ enum event_mode { EVENT_LIVE = 0, EVENT_TIMEMACHINE = 1 };
 
 /* pipeline.Line */
 struct line {
-    struct strv raw;       /* Raw */
-    struct strv src;       /* Src */
-    struct gotime time;    /* Time (acquisition time) */
-    struct strmap labels;  /* Labels */
-    bool process;          /* Process */
-    struct strv module;    /* Module */
+    struct strv raw;      /* Raw */
+    struct strv src;      /* Src */
+    struct gotime time;   /* Time (acquisition time) */
+    struct strmap labels; /* Labels */
+    bool process;         /* Process */
+    struct strv module;   /* Module */
 };
 
 struct event {
-    struct arena arena; /* every string and map entry below */
-    int type;           /* Type: enum event_type */
-    int expect_mode;    /* ExpectMode: enum event_mode */
-    bool whitelisted;   /* Whitelisted */
-    struct strv whitelist_reason; /* WhitelistReason */
-    struct strv stage;  /* Stage */
-    struct line line;   /* Line */
-    struct strmap parsed;   /* Parsed */
-    struct strmap enriched; /* Enriched */
-    struct strmap meta;     /* Meta */
-    json_t *unmarshaled;    /* Unmarshaled: JSON object or NULL (= empty) */
+    struct arena arena;            /* every string and map entry below */
+    int type;                      /* Type: enum event_type */
+    int expect_mode;               /* ExpectMode: enum event_mode */
+    bool whitelisted;              /* Whitelisted */
+    struct strv whitelist_reason;  /* WhitelistReason */
+    struct strv stage;             /* Stage */
+    struct line line;              /* Line */
+    struct strmap parsed;          /* Parsed */
+    struct strmap enriched;        /* Enriched */
+    struct strmap meta;            /* Meta */
+    json_t *unmarshaled;           /* Unmarshaled: JSON object or NULL (= empty) */
     struct runtime_alert overflow; /* Overflow */
-    struct gotime time;     /* Time */
-    struct strv str_time;   /* StrTime */
-    struct strv str_time_format; /* StrTimeFormat */
-    struct strv marshaled_time;  /* MarshaledTime */
-    bool process;           /* Process */
-    struct appsec_event appsec;  /* Appsec */
+    struct gotime time;            /* Time */
+    struct strv str_time;          /* StrTime */
+    struct strv str_time_format;   /* StrTimeFormat */
+    struct strv marshaled_time;    /* MarshaledTime */
+    bool process;                  /* Process */
+    struct appsec_event appsec;    /* Appsec */
 };
 
 /* A new empty event of the given type and mode (Go's MakeEvent); NULL on OOM. */
@@ -289,20 +289,20 @@ int queue_add(struct queue *q, struct event *e);
 /* --- leakybucket.Leaky and the parts of its BucketFactory/BucketSpec expressions read --- */
 
 struct bucket_spec {
-    char *name;        /* Name */
-    char *description; /* Description */
-    char *type;        /* Type */
-    int64_t capacity;  /* Capacity */
-    char *leakspeed;   /* LeakSpeed */
-    char *duration;    /* Duration */
-    char *filter;      /* Filter */
-    char *groupby;     /* GroupBy */
-    char *distinct;    /* Distinct */
-    char *blackhole;   /* Blackhole */
-    char *version;     /* ScenarioVersion */
+    char *name;         /* Name */
+    char *description;  /* Description */
+    char *type;         /* Type */
+    int64_t capacity;   /* Capacity */
+    char *leakspeed;    /* LeakSpeed */
+    char *duration;     /* Duration */
+    char *filter;       /* Filter */
+    char *groupby;      /* GroupBy */
+    char *distinct;     /* Distinct */
+    char *blackhole;    /* Blackhole */
+    char *version;      /* ScenarioVersion */
     int64_t cache_size; /* CacheSize */
-    bool reprocess;    /* Reprocess */
-    bool debug;        /* Debug */
+    bool reprocess;     /* Reprocess */
+    bool debug;         /* Debug */
 };
 
 struct bucket_factory {
@@ -316,15 +316,15 @@ struct bucket_factory {
 void bucket_factory_clear(struct bucket_factory *f);
 
 struct leaky {
-    int mode;                        /* Mode: enum event_mode */
-    struct queue *queue;             /* Queue (borrowed or owned by the bucket code) */
-    char *mapkey;                    /* Mapkey */
-    char *uuid;                      /* Uuid */
-    struct gotime first_ts;          /* First_ts */
-    struct gotime last_ts;           /* Last_ts */
-    struct gotime ovflw_ts;          /* Ovflw_ts */
-    int64_t total_count;             /* Total_count */
-    int64_t duration_ns;             /* Duration */
+    int mode;                             /* Mode: enum event_mode */
+    struct queue *queue;                  /* Queue (borrowed or owned by the bucket code) */
+    char *mapkey;                         /* Mapkey */
+    char *uuid;                           /* Uuid */
+    struct gotime first_ts;               /* First_ts */
+    struct gotime last_ts;                /* Last_ts */
+    struct gotime ovflw_ts;               /* Ovflw_ts */
+    int64_t total_count;                  /* Total_count */
+    int64_t duration_ns;                  /* Duration */
     const struct bucket_factory *factory; /* Factory (borrowed) */
 };
 

@@ -121,7 +121,8 @@ strmap_set(struct strmap *m, struct arena *a, const char *key, size_t keylen, co
         return -ENOMEM;
     if (m->len == m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 8;
-        struct strmap_entry *n = arena_realloc(a, m->entries, m->cap * sizeof(*n), ncap * sizeof(*n));
+        struct strmap_entry *n =
+            arena_realloc(a, m->entries, m->cap * sizeof(*n), ncap * sizeof(*n));
         if (n == NULL)
             return -ENOMEM;
         m->entries = n;

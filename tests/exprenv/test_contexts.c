@@ -5,15 +5,17 @@
  * profiles for overflow_filter and profile), and rejects names that do not
  * exist in CrowdSec's structs or in the context.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "exprenv/exprenv.h"
 
 /* Copied from the hub snapshot (parsers, scenarios, postoverflows, contexts). */
+/* clang-format off */
 static const char *const parser_exprs[] = {
     "evt.Parsed.program == 'lfd'",
     "Lower(evt.Parsed.program) in ['bookstack']",
@@ -191,17 +193,22 @@ static const char *const hubtest_exprs[] = {
 };
 
 static const char *const plain_exprs[] = {
-    "1 + 2 * 3", "'a' + 'b'", "[1, 2, 3][-1]", "{'a': 1}.a", "let x = 2; x ** 3",
-    "now().Year() > 2000", "Upper('x')", "any([1, 2], {# > 1})", "nil ?? 'default'",
-    "duration('1h30m').Minutes()",
+    "1 + 2 * 3",         "'a' + 'b'",
+    "[1, 2, 3][-1]",     "{'a': 1}.a",
+    "let x = 2; x ** 3", "now().Year() > 2000",
+    "Upper('x')",        "any([1, 2], {# > 1})",
+    "nil ?? 'default'",  "duration('1h30m').Minutes()",
 };
+
+/* clang-format on */
 
 struct bad_case {
     enum exprenv_context ctx;
     const char *src;
 };
 
-/* Each must fail to compile: unknown struct fields/methods, or variables the context does not have. */
+/* Each must fail to compile: unknown struct fields/methods, or variables the context does not have.
+ */
 static const struct bad_case bad_cases[] = {
     { EXPRENV_PARSER, "evt.Nope == 1" },
     { EXPRENV_PARSER, "evt.Line.Rawz" },
@@ -234,8 +241,8 @@ compile_all(enum exprenv_context ctx, const char *const *srcs, size_t n)
         memset(&err, 0, sizeof(err));
         struct expr_program *p = expr_compile(env, srcs[i], strlen(srcs[i]), EXPR_T_ANY, &err);
         if (p == NULL) {
-            print_error("# %s: cannot compile [%s]: %s\n%s\n", exprenv_context_name(ctx),
-                        srcs[i], err.message, err.excerpt);
+            print_error("# %s: cannot compile [%s]: %s\n%s\n", exprenv_context_name(ctx), srcs[i],
+                        err.message, err.excerpt);
             failures++;
         }
         expr_program_free(p);
@@ -246,11 +253,11 @@ compile_all(enum exprenv_context ctx, const char *const *srcs, size_t n)
                  exprenv_context_name(ctx));
 }
 
-#define COMPILE_TEST(fn, ctx, table)                                                              \
-    static void fn(void **state)                                                                  \
-    {                                                                                             \
-        (void)state;                                                                              \
-        compile_all(ctx, table, sizeof(table) / sizeof(table[0]));                                \
+#define COMPILE_TEST(fn, ctx, table)                                                               \
+    static void fn(void **state)                                                                   \
+    {                                                                                              \
+        (void)state;                                                                               \
+        compile_all(ctx, table, sizeof(table) / sizeof(table[0]));                                 \
     }
 
 COMPILE_TEST(test_plain, EXPRENV_PLAIN, plain_exprs)
@@ -330,18 +337,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_context_names),
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_parser),
-        cmocka_unit_test(test_scenario),
-        cmocka_unit_test(test_condition),
-        cmocka_unit_test(test_overflow_filter),
-        cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_alert_context),
-        cmocka_unit_test(test_hubtest_parser),
-        cmocka_unit_test(test_hubtest_scenario),
-        cmocka_unit_test(test_hubtest),
-        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_context_names),  cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_parser),         cmocka_unit_test(test_scenario),
+        cmocka_unit_test(test_condition),      cmocka_unit_test(test_overflow_filter),
+        cmocka_unit_test(test_profile),        cmocka_unit_test(test_alert_context),
+        cmocka_unit_test(test_hubtest_parser), cmocka_unit_test(test_hubtest_scenario),
+        cmocka_unit_test(test_hubtest),        cmocka_unit_test(test_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

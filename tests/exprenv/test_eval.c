@@ -3,10 +3,11 @@
  * alerts and hubtest dumps built from JSON with Go field names (the loaders
  * of exprenv) and by hand (the model API), with the results CrowdSec gives.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "common/str.h"
@@ -19,53 +20,60 @@ struct eval_case {
     const char *expect; /* result as compact JSON, or "error" for a run-time error */
 };
 
-#define EVT_SSH                                                                                   \
-    "{\"evt\": {\"Type\": 0, \"Time\": \"2024-03-09T22:15:07Z\", \"StrTime\": \"Mar  9 "          \
-    "22:15:07\", \"MarshaledTime\": \"2024-03-09T22:15:07Z\", \"Line\": {\"Raw\": \"Failed "      \
-    "password for root from 1.2.3.4\", \"Src\": \"/var/log/auth.log\", \"Module\": \"file\", "    \
-    "\"Labels\": {\"type\": \"syslog\"}}, \"Parsed\": {\"program\": \"sshd\", \"sshd_client_ip\": " \
-    "\"1.2.3.4\"}, \"Meta\": {\"source_ip\": \"1.2.3.4\", \"log_type\": \"ssh_failed-auth\", "      \
-    "\"service\": \"ssh\"}, \"Enriched\": {\"IsoCode\": \"FR\"}, \"Unmarshaled\": {\"cloudtrail\": " \
+#define EVT_SSH                                                                                    \
+    "{\"evt\": {\"Type\": 0, \"Time\": \"2024-03-09T22:15:07Z\", \"StrTime\": \"Mar  9 "           \
+    "22:15:07\", \"MarshaledTime\": \"2024-03-09T22:15:07Z\", \"Line\": {\"Raw\": \"Failed "       \
+    "password for root from 1.2.3.4\", \"Src\": \"/var/log/auth.log\", \"Module\": \"file\", "     \
+    "\"Labels\": {\"type\": \"syslog\"}}, \"Parsed\": {\"program\": \"sshd\", "                    \
+    "\"sshd_client_ip\": "                                                                         \
+    "\"1.2.3.4\"}, \"Meta\": {\"source_ip\": \"1.2.3.4\", \"log_type\": \"ssh_failed-auth\", "     \
+    "\"service\": \"ssh\"}, \"Enriched\": {\"IsoCode\": \"FR\"}, \"Unmarshaled\": "                \
+    "{\"cloudtrail\": "                                                                            \
     "{\"eventName\": \"ConsoleLogin\", \"n\": 3, \"f\": 1.5, \"ok\": true, \"list\": [\"a\", "     \
     "\"b\"]}}, \"Stage\": \"s01-parse\", \"Process\": true}}"
 
-#define QUEUE_ENV                                                                                 \
-    "{\"queue\": {\"L\": 5, \"Queue\": [{\"Meta\": {\"exe\": \"/usr/bin/wget\", \"source_ip\": "  \
-    "\"1.2.3.4\"}, \"Time\": \"2024-01-01T10:00:00Z\"}, {\"Meta\": {\"exe\": \"/bin/sh\"}, "      \
-    "\"Time\": \"2024-01-01T10:30:00Z\"}, {\"Meta\": {\"exe\": \"/bin/sh\", \"source_ip\": "      \
-    "\"5.6.7.8\"}, \"Time\": \"2024-01-01T11:00:00Z\"}]}, \"leaky\": {\"Total_count\": 3, "       \
-    "\"Mapkey\": \"abc\", \"First_ts\": \"2024-01-01T10:00:00Z\", \"Ovflw_ts\": "                 \
-    "\"2024-01-01T11:00:00Z\", \"Duration\": \"1m\", \"Factory\": {\"Spec\": {\"Name\": "         \
-    "\"crowdsecurity/test\", \"Capacity\": 5}}}, \"signal\": {\"Mapkey\": \"abc\", \"Sources\": "  \
-    "{\"1.2.3.4\": {\"ip\": \"1.2.3.4\", \"scope\": \"Ip\", \"value\": \"1.2.3.4\"}}, \"Alert\": " \
-    "{\"scenario\": \"crowdsecurity/test\", \"events_count\": 3, \"source\": {\"ip\": "           \
-    "\"1.2.3.4\", \"scope\": \"Ip\", \"value\": \"1.2.3.4\"}}}}"
+#define QUEUE_LEAKY                                                                                \
+    "\"queue\": {\"L\": 5, \"Queue\": [{\"Meta\": {\"exe\": \"/usr/bin/wget\", \"source_ip\": "    \
+    "\"1.2.3.4\"}, \"Time\": \"2024-01-01T10:00:00Z\"}, {\"Meta\": {\"exe\": \"/bin/sh\"}, "       \
+    "\"Time\": \"2024-01-01T10:30:00Z\"}, {\"Meta\": {\"exe\": \"/bin/sh\", \"source_ip\": "       \
+    "\"5.6.7.8\"}, \"Time\": \"2024-01-01T11:00:00Z\"}]}, \"leaky\": {\"Total_count\": 3, "        \
+    "\"Mapkey\": \"abc\", \"First_ts\": \"2024-01-01T10:00:00Z\", \"Ovflw_ts\": "                  \
+    "\"2024-01-01T11:00:00Z\", \"Duration\": \"1m\", \"Factory\": {\"Spec\": {\"Name\": "          \
+    "\"crowdsecurity/test\", \"Capacity\": 5}}}"
 
-#define ALERT_ENV                                                                                 \
-    "{\"Alert\": {\"scenario\": \"crowdsecurity/ssh-bf\", \"events_count\": 6, \"remediation\": " \
-    "true, \"capacity\": 5, \"leakspeed\": \"10s\", \"simulated\": false, \"labels\": "           \
-    "[\"ssh\"], \"source\": {\"scope\": \"Ip\", \"value\": \"1.2.3.4\", \"ip\": \"1.2.3.4\", "    \
-    "\"cn\": \"FR\", \"as_number\": \"16276\", \"as_name\": \"OVH\", \"latitude\": 1.5}, "        \
-    "\"meta\": [{\"key\": \"service\", \"value\": \"ssh\"}], \"events\": [{\"timestamp\": "       \
-    "\"2024-01-01T10:00:00Z\", \"meta\": [{\"key\": \"user\", \"value\": \"root\"}]}], "          \
-    "\"decisions\": [{\"type\": \"ban\", \"duration\": \"4h\", \"scope\": \"Ip\", \"value\": "    \
+#define QUEUE_ENV "{" QUEUE_LEAKY "}"
+
+#define OVFL_ENV                                                                                   \
+    "{" QUEUE_LEAKY ", \"signal\": {\"Mapkey\": \"abc\", \"Sources\": {\"1.2.3.4\": {\"ip\": "     \
+    "\"1.2.3.4\", \"scope\": \"Ip\", \"value\": \"1.2.3.4\"}}, \"Alert\": {\"scenario\": "         \
+    "\"crowdsecurity/test\", \"events_count\": 3, \"source\": {\"ip\": \"1.2.3.4\", \"scope\": "   \
+    "\"Ip\", \"value\": \"1.2.3.4\"}}}}"
+
+#define ALERT_ENV                                                                                  \
+    "{\"Alert\": {\"scenario\": \"crowdsecurity/ssh-bf\", \"events_count\": 6, \"remediation\": "  \
+    "true, \"capacity\": 5, \"leakspeed\": \"10s\", \"simulated\": false, \"labels\": "            \
+    "[\"ssh\"], \"source\": {\"scope\": \"Ip\", \"value\": \"1.2.3.4\", \"ip\": \"1.2.3.4\", "     \
+    "\"cn\": \"FR\", \"as_number\": \"16276\", \"as_name\": \"OVH\", \"latitude\": 1.5}, "         \
+    "\"meta\": [{\"key\": \"service\", \"value\": \"ssh\"}], \"events\": [{\"timestamp\": "        \
+    "\"2024-01-01T10:00:00Z\", \"meta\": [{\"key\": \"user\", \"value\": \"root\"}]}], "           \
+    "\"decisions\": [{\"type\": \"ban\", \"duration\": \"4h\", \"scope\": \"Ip\", \"value\": "     \
     "\"1.2.3.4\", \"origin\": \"crowdsec\"}]}}"
 
-#define SCENARIO_RESULTS                                                                          \
-    "{\"results\": [{\"Type\": 1, \"Overflow\": {\"Sources\": {\"1.2.3.4\": {\"ip\": "            \
-    "\"1.2.3.4\", \"range\": \"1.2.3.0/24\", \"scope\": \"Ip\", \"value\": \"1.2.3.4\"}}, "       \
-    "\"APIAlerts\": [{\"scenario\": \"crowdsecurity/ssh-bf\", \"events_count\": 6, "              \
-    "\"remediation\": true, \"events\": [{\"timestamp\": \"2024-01-01T10:00:00Z\", \"meta\": "    \
-    "[{\"key\": \"datasource_path\", \"value\": \"/tmp/x/ssh-bf.log\"}, {\"key\": \"user\", "     \
-    "\"value\": \"root\"}]}], \"source\": {\"ip\": \"1.2.3.4\", \"scope\": \"Ip\", \"value\": "   \
+#define SCENARIO_RESULTS                                                                           \
+    "{\"results\": [{\"Type\": 1, \"Overflow\": {\"Sources\": {\"1.2.3.4\": {\"ip\": "             \
+    "\"1.2.3.4\", \"range\": \"1.2.3.0/24\", \"scope\": \"Ip\", \"value\": \"1.2.3.4\"}}, "        \
+    "\"APIAlerts\": [{\"scenario\": \"crowdsecurity/ssh-bf\", \"events_count\": 6, "               \
+    "\"remediation\": true, \"events\": [{\"timestamp\": \"2024-01-01T10:00:00Z\", \"meta\": "     \
+    "[{\"key\": \"datasource_path\", \"value\": \"/tmp/x/ssh-bf.log\"}, {\"key\": \"user\", "      \
+    "\"value\": \"root\"}]}], \"source\": {\"ip\": \"1.2.3.4\", \"scope\": \"Ip\", \"value\": "    \
     "\"1.2.3.4\"}}]}}]}"
 
-#define PARSER_RESULTS                                                                            \
-    "{\"results\": {\"success\": {\"\": []}, \"s00-raw\": {\"crowdsecurity/syslog-logs\": "      \
-    "[{\"Idx\": 0, \"Success\": true, \"Evt\": {\"Parsed\": {\"program\": \"sshd\"}}}]}, "        \
-    "\"s01-parse\": {\"crowdsecurity/sshd-logs\": [{\"Idx\": 0, \"Success\": true, \"Evt\": "     \
-    "{\"Parsed\": {\"sshd_client_ip\": \"1.2.3.4\"}, \"Meta\": {\"datasource_path\": "           \
-    "\"/var/log/auth.log\"}, \"Enriched\": {\"MarshaledTime\": \"2026-01-01T10:00:00Z\"}, "       \
+#define PARSER_RESULTS                                                                             \
+    "{\"results\": {\"success\": {\"\": []}, \"s00-raw\": {\"crowdsecurity/syslog-logs\": "        \
+    "[{\"Idx\": 0, \"Success\": true, \"Evt\": {\"Parsed\": {\"program\": \"sshd\"}}}]}, "         \
+    "\"s01-parse\": {\"crowdsecurity/sshd-logs\": [{\"Idx\": 0, \"Success\": true, \"Evt\": "      \
+    "{\"Parsed\": {\"sshd_client_ip\": \"1.2.3.4\"}, \"Meta\": {\"datasource_path\": "             \
+    "\"/var/log/auth.log\"}, \"Enriched\": {\"MarshaledTime\": \"2026-01-01T10:00:00Z\"}, "        \
     "\"Unmarshaled\": {\"a\": {\"b\": 2.5}}}}]}}}"
 
 static const struct eval_case cases[] = {
@@ -80,7 +88,8 @@ static const struct eval_case cases[] = {
     { EXPRENV_SCENARIO, EVT_SSH, "(evt.Time.Hour() >= 18 || evt.Time.Hour() < 6)", "true" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Line.Labels.type", "\"syslog\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Line.Raw contains 'Failed password'", "true" },
-    { EXPRENV_PARSER, EVT_SSH, "evt.Line.Module + ':' + evt.Line.Src", "\"file:/var/log/auth.log\"" },
+    { EXPRENV_PARSER, EVT_SSH, "evt.Line.Module + ':' + evt.Line.Src",
+      "\"file:/var/log/auth.log\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Unmarshaled.cloudtrail.eventName", "\"ConsoleLogin\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Unmarshaled.cloudtrail.n + 1", "4" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Unmarshaled.cloudtrail.f * 2", "3" },
@@ -91,7 +100,7 @@ static const struct eval_case cases[] = {
     { EXPRENV_PARSER, EVT_SSH, "evt.GetType()", "\"log\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.GetMeta('service')", "\"ssh\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.SetMeta('k', 'v') && evt.Meta.k == 'v'", "true" },
-    { EXPRENV_PARSER, EVT_SSH, "evt.SetParsed('p', 'q') && evt.Parsed.p", "\"q\"" },
+    { EXPRENV_PARSER, EVT_SSH, "evt.SetParsed('p', 'q') ? evt.Parsed.p : ''", "\"q\"" },
     { EXPRENV_PARSER, EVT_SSH, "evt.ParseIPSources()", "[\"1.2.3.4\"]" },
     { EXPRENV_PARSER, EVT_SSH, "len(evt.Parsed)", "2" },
     { EXPRENV_PARSER, EVT_SSH, "evt.Enriched.IsoCode in ['FR', 'BE']", "true" },
@@ -104,9 +113,10 @@ static const struct eval_case cases[] = {
     { EXPRENV_PARSER, EVT_SSH, "len(evt.Appsec.MatchedRules)", "0" },
     { EXPRENV_PARSER, "{}", "evt.Meta.source_ip == ''", "true" },
     { EXPRENV_PARSER, "{}", "evt.Unmarshaled.x", "null" },
-    { EXPRENV_PARSER, "{\"evt\": {\"Appsec\": {\"HasInBandMatches\": true, \"MatchedRules\": "
-                      "[{\"name\": \"r1\", \"id\": 7, \"kind\": \"k\"}, {\"name\": \"r2\", \"id\": "
-                      "9, \"kind\": \"k\"}]}}}",
+    { EXPRENV_PARSER,
+      "{\"evt\": {\"Appsec\": {\"HasInBandMatches\": true, \"MatchedRules\": "
+      "[{\"name\": \"r1\", \"id\": 7, \"kind\": \"k\"}, {\"name\": \"r2\", \"id\": "
+      "9, \"kind\": \"k\"}]}}}",
       "[evt.Appsec.HasInBandMatches, evt.Appsec.GetName(), evt.Appsec.GetRuleIDs(), "
       "evt.Appsec.Kinds()]",
       "[true,\"r1\",[7,9],[\"k\"]]" },
@@ -117,8 +127,7 @@ static const struct eval_case cases[] = {
       "any(queue.Queue, {.Meta.exe in ['/usr/bin/wget', '/usr/bin/curl']}) and any(queue.Queue, "
       "{ .Meta.exe in ['/bin/sh', '/bin/bash'] })",
       "true" },
-    { EXPRENV_CONDITION, QUEUE_ENV, "queue.Queue[0].Meta.exe == queue.Queue[1].Meta.exe",
-      "false" },
+    { EXPRENV_CONDITION, QUEUE_ENV, "queue.Queue[0].Meta.exe == queue.Queue[1].Meta.exe", "false" },
     { EXPRENV_CONDITION, QUEUE_ENV, "count(queue.Queue, #.Meta.exe == '/bin/sh')", "2" },
     { EXPRENV_CONDITION, QUEUE_ENV, "map(queue.Queue[-2:], {#.Time.Minute()})", "[30,0]" },
     { EXPRENV_CONDITION, QUEUE_ENV, "leaky.Total_count", "3" },
@@ -126,14 +135,14 @@ static const struct eval_case cases[] = {
     { EXPRENV_CONDITION, QUEUE_ENV, "leaky.Factory.Spec.Name", "\"crowdsecurity/test\"" },
     { EXPRENV_CONDITION, QUEUE_ENV, "len(leaky.Queue.Queue) == len(queue.Queue)", "true" },
     { EXPRENV_CONDITION, QUEUE_ENV, "queue.Queue[5]", "error" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "signal.GetSources()", "[\"1.2.3.4\"]" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "signal.Sources['1.2.3.4'].GetScope()", "\"Ip\"" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "signal.Sources['9.9.9.9'].IP", "\"\"" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "signal.Alert.GetScenario()", "\"crowdsecurity/test\"" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "len(signal.APIAlerts)", "1" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV,
-      "signal.Alert.Source.IP == queue.Queue[0].Meta.source_ip", "true" },
-    { EXPRENV_OVERFLOW_FILTER, QUEUE_ENV, "queue.L", "5" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "signal.GetSources()", "[\"1.2.3.4\"]" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "signal.Sources['1.2.3.4'].GetScope()", "\"Ip\"" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "signal.Sources['9.9.9.9'].IP", "\"\"" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "signal.Alert.GetScenario()", "\"crowdsecurity/test\"" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "len(signal.APIAlerts)", "1" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "signal.Alert.Source.IP == queue.Queue[0].Meta.source_ip",
+      "true" },
+    { EXPRENV_OVERFLOW_FILTER, OVFL_ENV, "queue.L", "5" },
     /* profile: Alert */
     { EXPRENV_PROFILE, ALERT_ENV, "Alert.Remediation == true && Alert.GetScope() == 'Ip'", "true" },
     { EXPRENV_PROFILE, ALERT_ENV, "Alert.GetValue()", "\"1.2.3.4\"" },
@@ -153,10 +162,10 @@ static const struct eval_case cases[] = {
     /* alert_context */
     { EXPRENV_ALERT_CONTEXT, "{\"match\": {\"uri\": \"/x\", \"internal\": false}}",
       "(match.uri != nil && match.internal != true) ? match.uri : ''", "\"/x\"" },
-    { EXPRENV_ALERT_CONTEXT, "{}", "(match.name != nil && match.internal != true) ? match.name : ''",
-      "\"\"" },
-    { EXPRENV_ALERT_CONTEXT, "{\"req\": {\"Host\": \"example.com\"}}",
-      "req != nil ? req.Host : ''", "\"example.com\"" },
+    { EXPRENV_ALERT_CONTEXT, "{}",
+      "(match.name != nil && match.internal != true) ? match.name : ''", "\"\"" },
+    { EXPRENV_ALERT_CONTEXT, "{\"req\": {\"Host\": \"example.com\"}}", "req != nil ? req.Host : ''",
+      "\"example.com\"" },
     /* hubtest */
     { EXPRENV_HUBTEST_SCENARIO, SCENARIO_RESULTS,
       "results[0].Overflow.Alert.Events[0].GetMeta('user')", "\"root\"" },
@@ -210,13 +219,19 @@ eval_to_json(const struct eval_case *c, struct str *out, struct expr_error *err)
         fail_msg("[%s]: bad test env JSON: %s", c->src, jerr.text);
     assert_non_null(xenv);
     assert_non_null(vm);
-    if (exprenv_vars_from_json(c->ctx, env, &vars, msg, sizeof(msg)) < 0)
-        fail_msg("[%s]: env not loaded: %s", c->src, msg);
+    if (exprenv_vars_from_json(c->ctx, env, &vars, msg, sizeof(msg)) < 0) {
+        snprintf(err->message, sizeof(err->message), "env not loaded: %.200s", msg);
+        rc = -2;
+        goto out;
+    }
     p = expr_compile(xenv, c->src, strlen(c->src), EXPR_T_ANY, err);
-    if (p == NULL)
-        fail_msg("[%s]: compile error: %s\n%s", c->src, err->message, err->excerpt);
+    if (p == NULL) {
+        rc = -2;
+        goto out;
+    }
     if (expr_eval(vm, p, exprenv_vars_values(vars), &ret, err) == 0)
         rc = expr_value_to_json(vm, &ret, false, out) == 0 ? 0 : -1;
+out:
     expr_program_free(p);
     expr_vm_free(vm);
     expr_env_free(xenv);
@@ -238,7 +253,9 @@ test_eval_table(void **state)
 
         memset(&err, 0, sizeof(err));
         int rc = eval_to_json(c, &out, &err);
-        const char *got = rc == 0 ? (out.buf != NULL ? out.buf : "") : "error";
+        const char *got = rc == 0    ? (out.buf != NULL ? out.buf : "")
+                          : rc == -1 ? "error"
+                                     : "compile error";
         if (strcmp(got, c->expect) != 0) {
             print_error("# case %zu (%s) [%s]: got %s%s%s, want %s\n", i,
                         exprenv_context_name(c->ctx), c->src, got, rc ? ": " : "",
@@ -290,8 +307,8 @@ test_eval_hand_built(void **state)
         struct expr_value ret;
         struct str out = STR_INIT;
         memset(&err, 0, sizeof(err));
-        struct expr_program *p = expr_compile(env, checks[i].src, strlen(checks[i].src),
-                                              EXPR_T_ANY, &err);
+        struct expr_program *p =
+            expr_compile(env, checks[i].src, strlen(checks[i].src), EXPR_T_ANY, &err);
         if (p == NULL)
             fail_msg("[%s]: %s", checks[i].src, err.message);
         if (expr_eval(vm, p, &var, &ret, &err) < 0)
@@ -315,10 +332,11 @@ test_loader_errors(void **state)
         enum exprenv_context ctx;
         const char *env;
         const char *want; /* substring of the message */
-    } cases[] = {
+    } bad[] = {
         { EXPRENV_PARSER, "{\"evt\": {\"Metaa\": {}}}", "Event.Metaa: unknown field" },
         { EXPRENV_PARSER, "{\"evt\": {\"Meta\": {\"x\": 1}}}", "Event.Meta.x: expected a string" },
-        { EXPRENV_PARSER, "{\"evt\": {\"Time\": \"yesterday\"}}", "Event.Time: expected an RFC3339" },
+        { EXPRENV_PARSER, "{\"evt\": {\"Time\": \"yesterday\"}}",
+          "Event.Time: expected an RFC3339" },
         { EXPRENV_PARSER, "{\"queue\": {}}", "'queue' is not a variable of the parser context" },
         { EXPRENV_PROFILE, "{\"Alert\": {\"events_count\": \"6\"}}",
           "Alert.events_count: expected an integer" },
@@ -326,15 +344,15 @@ test_loader_errors(void **state)
         { EXPRENV_HUBTEST_SCENARIO, "{\"results\": {}}", "results: expected an array" },
     };
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char msg[256] = "";
         struct exprenv_vars *vars = NULL;
-        json_t *env = json_loads(cases[i].env, 0, NULL);
+        json_t *env = json_loads(bad[i].env, 0, NULL);
         assert_non_null(env);
-        if (exprenv_vars_from_json(cases[i].ctx, env, &vars, msg, sizeof(msg)) == 0)
+        if (exprenv_vars_from_json(bad[i].ctx, env, &vars, msg, sizeof(msg)) == 0)
             fail_msg("case %zu: loaded but must fail", i);
-        if (strstr(msg, cases[i].want) == NULL)
-            fail_msg("case %zu: message '%s' lacks '%s'", i, msg, cases[i].want);
+        if (strstr(msg, bad[i].want) == NULL)
+            fail_msg("case %zu: message '%s' lacks '%s'", i, msg, bad[i].want);
         json_decref(env);
     }
 }

@@ -3,10 +3,11 @@
  * semantics that live in the model itself (GetMeta on overflows, the queue's
  * L+1 rule, deep clones, the parser dump's shape).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "model/model.h"
@@ -93,8 +94,8 @@ test_queue_add(void **state)
         for (int i = 0; i < cases[c].adds; i++)
             assert_int_equal(queue_add(&q, event_with_id(i)), 0);
         if ((int)q.queue.len != cases[c].want_len)
-            fail_msg("case %zu (L=%lld): len %zu, want %d", c, (long long)cases[c].l,
-                     q.queue.len, cases[c].want_len);
+            fail_msg("case %zu (L=%lld): len %zu, want %d", c, (long long)cases[c].l, q.queue.len,
+                     cases[c].want_len);
         char want[16];
         snprintf(want, sizeof(want), "%d", cases[c].want_first);
         assert_string_equal(event_get_meta(q.queue.items[0], "id"), want);
@@ -170,15 +171,15 @@ test_parser_results(void **state)
 {
     (void)state;
     struct parser_results r = { 0 };
-    assert_int_equal(parser_results_add(&r, "s00-raw", "crowdsecurity/syslog-logs", 0,
-                                        event_with_id(0), true),
-                     0);
-    assert_int_equal(parser_results_add(&r, "s01-parse", "crowdsecurity/sshd-logs", 0,
-                                        event_with_id(1), false),
-                     0);
-    assert_int_equal(parser_results_add(&r, "s01-parse", "crowdsecurity/sshd-logs", 1,
-                                        event_with_id(2), true),
-                     0);
+    assert_int_equal(
+        parser_results_add(&r, "s00-raw", "crowdsecurity/syslog-logs", 0, event_with_id(0), true),
+        0);
+    assert_int_equal(
+        parser_results_add(&r, "s01-parse", "crowdsecurity/sshd-logs", 0, event_with_id(1), false),
+        0);
+    assert_int_equal(
+        parser_results_add(&r, "s01-parse", "crowdsecurity/sshd-logs", 1, event_with_id(2), true),
+        0);
     assert_non_null(parser_results_node(&r, "success", ""));
     assert_int_equal(r.len, 3);
     const struct parser_stage_results *s = parser_results_stage(&r, "s01-parse", 9);

@@ -3,10 +3,11 @@
  * operations checked against the expected contents and order, below and
  * above the linear-scan threshold.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "model/model.h"
@@ -27,18 +28,22 @@ struct strmap_case {
 static const struct strmap_case cases[] = {
     { "empty", { { 0 } }, "" },
     { "one", { { 's', "source_ip", "1.2.3.4", 0 } }, "source_ip=1.2.3.4" },
-    { "order kept", { { 's', "b", "1", 0 }, { 's', "a", "2", 0 }, { 's', "c", "3", 0 } },
+    { "order kept",
+      { { 's', "b", "1", 0 }, { 's', "a", "2", 0 }, { 's', "c", "3", 0 } },
       "b=1,a=2,c=3" },
     { "replace keeps position",
-      { { 's', "a", "1", 0 }, { 's', "b", "2", 0 }, { 's', "a", "3", 0 } }, "a=3,b=2" },
+      { { 's', "a", "1", 0 }, { 's', "b", "2", 0 }, { 's', "a", "3", 0 } },
+      "a=3,b=2" },
     { "delete middle",
       { { 's', "a", "1", 0 }, { 's', "b", "2", 0 }, { 's', "c", "3", 0 }, { 'd', "b", NULL, 0 } },
       "a=1,c=3" },
     { "delete missing", { { 's', "a", "1", 0 }, { 'd', "zz", NULL, -ENOENT } }, "a=1" },
     { "empty key and value", { { 's', "", "", 0 }, { 's', "k", "", 0 } }, "=,k=" },
     { "re-add after delete",
-      { { 's', "a", "1", 0 }, { 'd', "a", NULL, 0 }, { 's', "a", "2", 0 } }, "a=2" },
-    { "keys are case-sensitive", { { 's', "Key", "1", 0 }, { 's', "key", "2", 0 } },
+      { { 's', "a", "1", 0 }, { 'd', "a", NULL, 0 }, { 's', "a", "2", 0 } },
+      "a=2" },
+    { "keys are case-sensitive",
+      { { 's', "Key", "1", 0 }, { 's', "key", "2", 0 } },
       "Key=1,key=2" },
 };
 
