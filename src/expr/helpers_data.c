@@ -176,8 +176,7 @@ data_grow(void *arr, size_t *cap, size_t n, size_t elem)
     return 0;
 }
 
-static int
-data_err(struct expr_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int data_err(struct expr_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 static int
 data_err(struct expr_error *err, const char *fmt, ...)
@@ -264,8 +263,8 @@ data_add_string(struct data_file *df, size_t *cap, const char *line, size_t len)
 }
 
 static int
-data_add_regexp(struct data_file *df, size_t *cap, const char *line, size_t len,
-                const char *where, struct expr_error *err)
+data_add_regexp(struct data_file *df, size_t *cap, const char *line, size_t len, const char *where,
+                struct expr_error *err)
 {
     char msg[256];
     struct expr_regex *re;
@@ -303,7 +302,8 @@ data_add_row(struct data_file *df, size_t *cap, const char *line, size_t len, co
     int rc = -1;
 
     if (!obj || !json_is_object(obj)) {
-        data_err(err, "%s: failed to parse JSON line: %s", where, obj ? "not an object" : jerr.text);
+        data_err(err, "%s: failed to parse JSON line: %s", where,
+                 obj ? "not an object" : jerr.text);
         goto out;
     }
     size_t n = json_object_size(obj);
@@ -388,8 +388,8 @@ data_index_rows(struct data_file *df)
         const struct data_row *r = &df->rows[i];
         char msg[256];
         if (strcmp(r->type, "equals") == 0) {
-            if (hashmap_put(df->equals, r->pattern, strlen(r->pattern), (void *)(uintptr_t)(i + 1)) <
-                0)
+            if (hashmap_put(df->equals, r->pattern, strlen(r->pattern),
+                            (void *)(uintptr_t)(i + 1)) < 0)
                 return -ENOMEM;
         } else if (strcmp(r->type, "contains") == 0) {
             df->contains[df->ncontains++].row = i;
@@ -443,7 +443,8 @@ data_add_bot(struct data_file *df, size_t *cap, const char *line, size_t len, co
     int rc = -1;
 
     if (!obj || !json_is_object(obj)) {
-        data_err(err, "%s: failed to parse JSON line: %s", where, obj ? "not an object" : jerr.text);
+        data_err(err, "%s: failed to parse JSON line: %s", where,
+                 obj ? "not an object" : jerr.text);
         goto out;
     }
     json_object_foreach(obj, key, val)
@@ -651,6 +652,7 @@ static int
 data_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
              struct strv *ret)
 {
+    *ret = (struct strv){ "", 0 };
     if (args[i].kind != EXPR_STRING)
         return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
                              expr_kind_name(args[i].kind), fn);
@@ -697,8 +699,7 @@ fn_regexp_in_file(struct expr_vm *vm, const struct expr_value *args, size_t narg
 
 /* FileMap(name): []map[string]string of the JSON lines (maps built in the vm arena). */
 static int
-fn_file_map(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+fn_file_map(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv name;
     if (data_arg_str(vm, "FileMap", args, 0, &name) < 0)
@@ -779,11 +780,11 @@ fn_lookup_file(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
  * cache is the one piece of state written at run time, hence the lock; the
  * lookups themselves run outside it.
  */
-#define DNS_MAX_PTR       3
-#define DNS_CACHE_MAX     16384
-#define DNS_POSITIVE_TTL  3600
-#define DNS_NEGATIVE_TTL  300
-#define DNS_NAME_MAX      256
+#define DNS_MAX_PTR      3
+#define DNS_CACHE_MAX    16384
+#define DNS_POSITIVE_TTL 3600
+#define DNS_NEGATIVE_TTL 300
+#define DNS_NAME_MAX     256
 
 struct dns_entry {
     time_t expires;
@@ -877,8 +878,7 @@ dns_fcrdns(const struct ip_addr *ip, struct dns_entry *ret)
     memset(ret, 0, sizeof(*ret));
     dns_sockaddr(ip, &ss, &sslen);
     /* getnameinfo gives one PTR name, which is what legitimate crawlers publish. */
-    if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), NULL, 0, NI_NAMEREQD) ==
-            0 &&
+    if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host), NULL, 0, NI_NAMEREQD) == 0 &&
         strlen(host) < DNS_NAME_MAX) {
         dns_normalise(host);
         if (dns_forward_confirms(host, ip)) {

@@ -35,6 +35,7 @@ static int
 ip_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
            struct strv *ret)
 {
+    *ret = (struct strv){ "", 0 };
     if (args[i].kind != EXPR_STRING)
         return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
                              expr_kind_name(args[i].kind), fn);
@@ -90,15 +91,13 @@ fn_is_ip(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
 }
 
 static int
-fn_is_ipv4(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+fn_is_ipv4(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     return ip_is_family(vm, "IsIPV4", args, IP_V4, ret);
 }
 
 static int
-fn_is_ipv6(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-           struct expr_value *ret)
+fn_is_ipv6(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     return ip_is_family(vm, "IsIPV6", args, IP_V6, ret);
 }
@@ -171,8 +170,8 @@ fn_ip_to_range(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     const uint8_t *b = range.start.bytes;
     if (as_v6 && memcmp(b, mapped, sizeof(mapped)) == 0)
-        n = (size_t)snprintf(buf, sizeof(buf), "::ffff:%u.%u.%u.%u/%d", b[12], b[13], b[14],
-                             b[15], (int)bits);
+        n = (size_t)snprintf(buf, sizeof(buf), "::ffff:%u.%u.%u.%u/%d", b[12], b[13], b[14], b[15],
+                             (int)bits);
     else
         n = ip_range_format(&range, buf, sizeof(buf));
     if (n >= sizeof(buf))
@@ -318,12 +317,8 @@ geo_decode(struct expr_vm *vm, MMDB_entry_data_list_s **cur, int depth, struct e
         *ret = (struct expr_value){ .kind = EXPR_ARRAY, .u.a = a };
         return 0;
     }
-    case MMDB_DATA_TYPE_UTF8_STRING:
-        *ret = expr_vm_str(vm, d->utf8_string, d->data_size);
-        break;
-    case MMDB_DATA_TYPE_BYTES:
-        *ret = expr_vm_str(vm, (const char *)d->bytes, d->data_size);
-        break;
+    case MMDB_DATA_TYPE_UTF8_STRING: *ret = expr_vm_str(vm, d->utf8_string, d->data_size); break;
+    case MMDB_DATA_TYPE_BYTES: *ret = expr_vm_str(vm, (const char *)d->bytes, d->data_size); break;
     case MMDB_DATA_TYPE_DOUBLE: *ret = expr_float(d->double_value); return 0;
     case MMDB_DATA_TYPE_FLOAT: *ret = expr_float(d->float_value); return 0;
     case MMDB_DATA_TYPE_UINT16: *ret = expr_int(d->uint16); return 0;
@@ -426,18 +421,10 @@ geo_project_field(struct expr_vm *vm, const struct geo_field *f, const struct ex
                   struct expr_value *ret)
 {
     switch (f->shape) {
-    case GEO_STR:
-        *ret = v && v->kind == EXPR_STRING ? *v : expr_strv("", 0);
-        return 0;
-    case GEO_UINT:
-        *ret = v && v->kind == EXPR_INT ? *v : expr_int(0);
-        return 0;
-    case GEO_BOOL:
-        *ret = v && v->kind == EXPR_BOOL ? *v : expr_bool(false);
-        return 0;
-    case GEO_FLOAT:
-        *ret = v && v->kind == EXPR_FLOAT ? *v : expr_float(0);
-        return 0;
+    case GEO_STR: *ret = v && v->kind == EXPR_STRING ? *v : expr_strv("", 0); return 0;
+    case GEO_UINT: *ret = v && v->kind == EXPR_INT ? *v : expr_int(0); return 0;
+    case GEO_BOOL: *ret = v && v->kind == EXPR_BOOL ? *v : expr_bool(false); return 0;
+    case GEO_FLOAT: *ret = v && v->kind == EXPR_FLOAT ? *v : expr_float(0); return 0;
     case GEO_NAMES:
         /* A Go nil map reads like an empty one; an empty map keeps lookups uniform. */
         if (v && v->kind == EXPR_MAP) {
@@ -498,8 +485,7 @@ geo_project(struct expr_vm *vm, const struct geo_field *fields, const struct exp
  */
 static int
 geo_record(struct expr_vm *vm, const char *fn, MMDB_s *db, bool has_db,
-           const struct geo_field *schema, const struct expr_value *args,
-           struct expr_value *ret)
+           const struct geo_field *schema, const struct expr_value *args, struct expr_value *ret)
 {
     struct strv s;
     struct ip_addr addr;

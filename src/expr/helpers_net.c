@@ -21,12 +21,12 @@
  *    corazawaf/libinjection-go; no Debian package provides libinjection, so
  *    both return false (no detection) until the library is vendored.
  */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 
 #include "common/gotime.h"
 #include "common/ip.h"
@@ -58,7 +58,8 @@ struct net_response {
     struct net_headers headers;
 };
 
-/* textproto.CanonicalMIMEHeaderKey: "x-api-key" -> "X-Api-Key"; keys with bad bytes stay as they are. */
+/* textproto.CanonicalMIMEHeaderKey: "x-api-key" -> "X-Api-Key"; keys with bad bytes stay as they
+ * are. */
 static bool
 net_token_char(unsigned char c)
 {
@@ -115,7 +116,7 @@ net_header_get(const void *obj, struct expr_vm *vm, const struct expr_value *arg
                struct expr_value *ret)
 {
     char key[CURL_MAX_HTTP_HEADER];
-    size_t len;
+    size_t len = SIZE_MAX;
     if (net_key_arg(vm, args, "Get", key, sizeof(key), &len) < 0)
         return -1;
     const struct net_header *h = len == SIZE_MAX ? NULL : net_header_find(obj, key, len);
@@ -125,11 +126,11 @@ net_header_get(const void *obj, struct expr_vm *vm, const struct expr_value *arg
 
 /* Header.Values(key): every value of the canonical key (nil when absent). */
 static int
-net_header_values(const void *obj, struct expr_vm *vm, const struct expr_value *args,
-                  size_t nargs, struct expr_value *ret)
+net_header_values(const void *obj, struct expr_vm *vm, const struct expr_value *args, size_t nargs,
+                  struct expr_value *ret)
 {
     char key[CURL_MAX_HTTP_HEADER];
-    size_t len;
+    size_t len = SIZE_MAX;
     if (net_key_arg(vm, args, "Values", key, sizeof(key), &len) < 0)
         return -1;
     const struct net_header *h = len == SIZE_MAX ? NULL : net_header_find(obj, key, len);
@@ -386,7 +387,7 @@ net_http(struct expr_vm *vm, struct strv method, struct strv url, const struct n
     char errbuf[CURL_ERROR_SIZE] = "";
     char *curl_url = NULL, *curl_method = NULL;
     CURL *h = NULL;
-    bool user_encoding = false, user_agent = false;
+    bool user_encoding = false, user_agent = false, user_ctype = false;
     int rc = -1;
     const char *mname = method.len ? NULL : "GET";
 
@@ -432,6 +433,8 @@ net_http(struct expr_vm *vm, struct strv method, struct strv url, const struct n
             user_encoding = true;
         if (kl == 10 && memcmp(canon, "User-Agent", 10) == 0)
             user_agent = true;
+        if (kl == 12 && memcmp(canon, "Content-Type", 12) == 0)
+            user_ctype = true;
         /* Header.Set: skip this one if a later header has the same canonical name. */
         bool replaced = false;
         for (size_t j = i + 1; j < nhdrs && !replaced; j++) {
@@ -446,9 +449,9 @@ net_http(struct expr_vm *vm, struct strv method, struct strv url, const struct n
         str_clear(&line);
         /* "Key;" is curl's way to send a header with an empty value. */
         if (str_append(&line, canon, kl) < 0 ||
-            (hdrs[i].value.len ? str_appendf(&line, ": %.*s", (int)hdrs[i].value.len,
-                                             hdrs[i].value.ptr)
-                               : str_append_char(&line, ';')) < 0) {
+            (hdrs[i].value.len
+                 ? str_appendf(&line, ": %.*s", (int)hdrs[i].value.len, hdrs[i].value.ptr)
+                 : str_append_char(&line, ';')) < 0) {
             expr_vm_error(vm, "out of memory");
             goto out;
         }
@@ -459,9 +462,11 @@ net_http(struct expr_vm *vm, struct strv method, struct strv url, const struct n
         }
         list = nl;
     }
-    /* Go sends neither Accept nor Expect by default; curl would. */
+    /* Go sends no Accept, Expect or default Content-Type; curl would. */
     struct curl_slist *nl = curl_slist_append(list, "Accept:");
     if (nl)
+        list = nl;
+    if (nl && !user_ctype && (nl = curl_slist_append(list, "Content-Type:")))
         list = nl;
     nl = nl ? curl_slist_append(list, "Expect:") : NULL;
     if (!nl) {
@@ -515,7 +520,8 @@ net_http(struct expr_vm *vm, struct strv method, struct strv url, const struct n
         goto out;
     }
     if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t.truncated)) {
-        expr_vm_error(vm, "%s \"%s\": %s", mshow, curl_url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        expr_vm_error(vm, "%s \"%s\": %s", mshow, curl_url,
+                      errbuf[0] ? errbuf : curl_easy_strerror(cc));
         goto out;
     }
     long status = 0;
@@ -552,6 +558,7 @@ static int
 net_arg(struct expr_vm *vm, const struct expr_value *args, size_t i, const char *what,
         struct strv *ret)
 {
+    *ret = (struct strv){ "", 0 };
     if (args[i].kind != EXPR_STRING)
         return expr_vm_error(vm, "invalid type for %s: %s", what, expr_kind_name(args[i].kind));
     *ret = (struct strv){ args[i].u.s.ptr, args[i].u.s.len };
@@ -559,8 +566,7 @@ net_arg(struct expr_vm *vm, const struct expr_value *args, size_t i, const char 
 }
 
 static int
-fn_http_get(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
-            struct expr_value *ret)
+fn_http_get(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv url;
     if (net_arg(vm, args, 0, "url", &url) < 0)
@@ -698,6 +704,7 @@ static int
 net_value_arg(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
               const char **ret)
 {
+    *ret = "";
     if (args[i].kind != EXPR_STRING)
         return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
                              expr_kind_name(args[i].kind), fn);
@@ -748,13 +755,12 @@ fn_get_decisions_since_count(struct expr_vm *vm, const struct expr_value *args, 
     if (net_value_arg(vm, "GetDecisionsSinceCount", args, 0, &value) < 0)
         return -1;
     if (args[1].kind != EXPR_STRING)
-        return expr_vm_error(vm,
-                             "cannot use %s as argument (type string) to call GetDecisionsSinceCount",
-                             expr_kind_name(args[1].kind));
+        return expr_vm_error(
+            vm, "cannot use %s as argument (type string) to call GetDecisionsSinceCount",
+            expr_kind_name(args[1].kind));
     *ret = expr_int(0);
     const struct expr_decisions_provider *p = net_decisions;
-    if (!p || !p->count ||
-        gotime_parse_duration_days(args[1].u.s.ptr, args[1].u.s.len, &d) < 0)
+    if (!p || !p->count || gotime_parse_duration_days(args[1].u.s.ptr, args[1].u.s.len, &d) < 0)
         return 0;
     int64_t now = gotime_now().unix_ns;
     int64_t since = d > 0 && now < INT64_MIN + d ? INT64_MIN : now - d;
@@ -763,8 +769,8 @@ fn_get_decisions_since_count(struct expr_vm *vm, const struct expr_value *args, 
 }
 
 static int
-fn_get_active_decisions_time_left(struct expr_vm *vm, const struct expr_value *args,
-                                  size_t nargs, struct expr_value *ret)
+fn_get_active_decisions_time_left(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
+                                  struct expr_value *ret)
 {
     const char *value;
     if (net_value_arg(vm, "GetActiveDecisionsTimeLeft", args, 0, &value) < 0)

@@ -32,8 +32,14 @@
 
 /* --- etree paths --- */
 
-enum xml_sel { XML_SEL_SELF, XML_SEL_PARENT, XML_SEL_CHILDREN, XML_SEL_DESCENDANTS, XML_SEL_TAG,
-               XML_SEL_ROOT };
+enum xml_sel {
+    XML_SEL_SELF,
+    XML_SEL_PARENT,
+    XML_SEL_CHILDREN,
+    XML_SEL_DESCENDANTS,
+    XML_SEL_TAG,
+    XML_SEL_ROOT
+};
 
 enum xml_filter_kind {
     XML_F_POS,        /* [n] */
@@ -98,8 +104,10 @@ xml_fn_lookup(const char *s, size_t len, enum xml_fn *ret)
         const char *name;
         enum xml_fn fn;
     } fns[] = {
-        { "local-name", XML_FN_LOCAL_NAME }, { "name", XML_FN_NAME },
-        { "namespace-prefix", XML_FN_NS_PREFIX }, { "namespace-uri", XML_FN_NS_URI },
+        { "local-name", XML_FN_LOCAL_NAME },
+        { "name", XML_FN_NAME },
+        { "namespace-prefix", XML_FN_NS_PREFIX },
+        { "namespace-uri", XML_FN_NS_URI },
         { "text", XML_FN_TEXT },
     };
     for (size_t i = 0; i < ARRAY_SIZE(fns); i++)
@@ -313,7 +321,8 @@ static bool
 xml_text_eq(const xmlNode *n, struct strv want)
 {
     struct str t = STR_INIT;
-    bool eq = xml_elem_text(n, &t) == 0 && strv_eq((struct strv){ t.buf ? t.buf : "", t.len }, want);
+    bool eq =
+        xml_elem_text(n, &t) == 0 && strv_eq((struct strv){ t.buf ? t.buf : "", t.len }, want);
     str_free(&t);
     return eq;
 }
@@ -508,11 +517,12 @@ xml_find(struct expr_vm *vm, const xmlNode *root, const struct xml_path *p, size
     struct str tmp = STR_INIT;
     const xmlNode *found = NULL;
     /* The queue of pending (node, segment) pairs, as two parallel arrays. */
-    size_t qcap = MIN(nelems * 4 + 16, (size_t)XML_MAX_STEPS), qhead = 0, qlen = 0;
+    size_t qcap = nelems + 16, qhead = 0, qlen = 0;
     const xmlNode **qnode = expr_vm_alloc(vm, qcap * sizeof(*qnode));
     int *qseg = expr_vm_alloc(vm, qcap * sizeof(*qseg));
 
-    w.cap = qcap;
+    /* Every element, plus the document, plus duplicates from [tag] filters. */
+    w.cap = 2 * nelems + 16;
     w.cand = expr_vm_alloc(vm, w.cap * sizeof(*w.cand));
     w.scratch = expr_vm_alloc(vm, w.cap * sizeof(*w.scratch));
     if (!qnode || !qseg || !w.cand || !w.scratch || p->nsegs == 0)
@@ -536,8 +546,20 @@ xml_find(struct expr_vm *vm, const xmlNode *root, const struct xml_path *p, size
         }
         for (size_t i = 0; i < w.ncand; i++) {
             if (qlen == qcap) {
-                w.overflow = true;
-                break;
+                /* Grow the queue (arena memory): bounded by the step limit. */
+                size_t ncap = qcap * 2;
+                const xmlNode **nq =
+                    ncap <= XML_MAX_STEPS ? expr_vm_alloc(vm, ncap * sizeof(*nq)) : NULL;
+                int *ns = nq ? expr_vm_alloc(vm, ncap * sizeof(*ns)) : NULL;
+                if (!ns) {
+                    w.overflow = true;
+                    break;
+                }
+                memcpy(nq, qnode, qlen * sizeof(*nq));
+                memcpy(ns, qseg, qlen * sizeof(*ns));
+                qnode = nq;
+                qseg = ns;
+                qcap = ncap;
             }
             qnode[qlen] = w.cand[i];
             qseg[qlen++] = si + 1;
@@ -554,7 +576,7 @@ xml_find(struct expr_vm *vm, const xmlNode *root, const struct xml_path *p, size
 struct xml_cache {
     char *text; /* copy of the XML the document was parsed from */
     size_t len;
-    xmlDoc *doc; /* NULL if the text did not parse */
+    xmlDoc *doc;         /* NULL if the text did not parse */
     const xmlNode *root; /* the wrapper element: etree's Document */
     size_t nelems;
 };
@@ -659,6 +681,7 @@ static int
 xml_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
             struct strv *ret)
 {
+    *ret = (struct strv){ "", 0 };
     if (args[i].kind != EXPR_STRING)
         return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
                              expr_kind_name(args[i].kind), fn);

@@ -6,10 +6,11 @@
  * pkg/exprhelpers/testdata (their cases are reused below as facts), the
  * test_* others are ours.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <unistd.h>
@@ -19,6 +20,23 @@
 
 static char data_dir[512];
 
+/*
+ * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
+ * it), else next to this source file as the compiler saw it, which works
+ * when the binary runs from its build directory.
+ */
+static void
+fixture_dir(char *buf, size_t size)
+{
+    const char *root = getenv("PHALANX_SOURCE_ROOT");
+    const char *slash = strrchr(__FILE__, '/');
+    if (root)
+        snprintf(buf, size, "%s/tests/expr/data", root);
+    else
+        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
+                 slash ? __FILE__ : ".");
+}
+
 static const struct expr_func *
 find(const char *name)
 {
@@ -26,7 +44,7 @@ find(const char *name)
         if (strcmp(expr_helpers_data[i].name, name) == 0)
             return &expr_helpers_data[i];
     fail_msg("helper %s not registered", name);
-    return NULL;
+    abort();
 }
 
 static int
@@ -62,9 +80,8 @@ load_ok(const char *file, enum expr_data_type type)
 static int
 setup(void **state)
 {
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
     (void)state;
-    snprintf(data_dir, sizeof(data_dir), "%s/tests/expr/data", root ? root : ".");
+    fixture_dir(data_dir, sizeof(data_dir));
     expr_data_reset();
     return 0;
 }
@@ -168,8 +185,7 @@ test_load_errors(void **state)
             fail_msg("case %zu (%s): rc %d, message \"%s\", want \"%s\"", i, cases[i].file, rc,
                      err.message, cases[i].msg);
     }
-    assert_int_equal(expr_data_load(data_dir, "test_data.txt", (enum expr_data_type)42, &err),
-                     -1);
+    assert_int_equal(expr_data_load(data_dir, "test_data.txt", (enum expr_data_type)42, &err), -1);
     assert_non_null(strstr(err.message, "unknown data type"));
 }
 
@@ -249,8 +265,7 @@ test_regexp_in_file(void **state)
         assert_int_equal(call(vm, "RegexpInFile", args, 2, &ret), 0);
         assert_int_equal(ret.kind, EXPR_BOOL);
         if (ret.u.b != cases[i].want)
-            fail_msg("case %zu: RegexpInFile(%s, %s) = %d", i, cases[i].s, cases[i].file,
-                     ret.u.b);
+            fail_msg("case %zu: RegexpInFile(%s, %s) = %d", i, cases[i].s, cases[i].file, ret.u.b);
     }
     /* A regexp file is not visible to File(). */
     struct expr_value ret, arg = str("test_data_re.txt");
@@ -405,8 +420,8 @@ test_match_known_bot(void **state)
                      cases[i].path);
     }
     /* Without file names, or with only unknown ones, nothing matches. */
-    struct expr_value ret, args[5] = { str("10.1.2.3"), str(""), str("/"), str("nope.json"),
-                                       expr_int(3) };
+    struct expr_value ret,
+        args[5] = { str("10.1.2.3"), str(""), str("/"), str("nope.json"), expr_int(3) };
     assert_int_equal(call(vm, "MatchKnownBot", args, 3, &ret), 0);
     assert_false(ret.u.b);
     assert_int_equal(call(vm, "MatchKnownBot", args, 5, &ret), 0);
@@ -436,12 +451,11 @@ test_match_known_bot_fcrdns(void **state)
     (void)state;
     load_ok("test_bots_local.json", EXPR_DATA_BOTS);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, args[4] = { str(cases[i].ip), str(cases[i].ua), str("/"),
-                                           str("test_bots_local.json") };
+        struct expr_value ret,
+            args[4] = { str(cases[i].ip), str(cases[i].ua), str("/"), str("test_bots_local.json") };
         assert_int_equal(call(vm, "MatchKnownBot", args, 4, &ret), 0);
         if (ret.u.b != cases[i].want)
-            fail_msg("case %zu: MatchKnownBot(%s, %s) = %d", i, cases[i].ip, cases[i].ua,
-                     ret.u.b);
+            fail_msg("case %zu: MatchKnownBot(%s, %s) = %d", i, cases[i].ip, cases[i].ua, ret.u.b);
     }
     expr_vm_free(vm);
 }

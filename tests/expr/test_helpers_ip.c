@@ -6,16 +6,34 @@
  * The GeoIP cases use tests/expr/data/GeoLite2-Test-*.mmdb, written by
  * make-test-mmdb.pl in the same folder.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "common/str.h"
 #include "expr/helpers.h"
 
 #define S(lit) expr_strv((lit), sizeof(lit) - 1)
+
+/*
+ * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
+ * it), else next to this source file as the compiler saw it, which works
+ * when the binary runs from its build directory.
+ */
+static void
+fixture_dir(char *buf, size_t size)
+{
+    const char *root = getenv("PHALANX_SOURCE_ROOT");
+    const char *slash = strrchr(__FILE__, '/');
+    if (root)
+        snprintf(buf, size, "%s/tests/expr/data", root);
+    else
+        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
+                 slash ? __FILE__ : ".");
+}
 
 static const struct expr_func *
 find(const char *name)
@@ -24,7 +42,7 @@ find(const char *name)
         if (strcmp(expr_helpers_ip[i].name, name) == 0)
             return &expr_helpers_ip[i];
     fail_msg("helper %s not registered", name);
-    return NULL;
+    abort();
 }
 
 static int
@@ -39,8 +57,9 @@ call(struct expr_vm *vm, const char *name, const struct expr_value *args, size_t
 static const char *
 data_path(const char *file, char *buf, size_t size)
 {
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
-    snprintf(buf, size, "%s/tests/expr/data/%s", root ? root : ".", file);
+    char dir[400];
+    fixture_dir(dir, sizeof(dir));
+    snprintf(buf, size, "%s/%s", dir, file);
     return buf;
 }
 
@@ -59,8 +78,10 @@ field(const struct expr_value *m, const char *key)
 {
     assert_int_equal(m->kind, EXPR_MAP);
     const struct expr_value *v = expr_map_get(m->u.m, key, strlen(key));
-    if (!v)
+    if (!v) {
         fail_msg("missing field %s", key);
+        abort();
+    }
     return v;
 }
 
@@ -134,8 +155,8 @@ test_is_ip(void **state)
         assert_int_equal(call(vm, "IsIPV4", &arg, 1, &r2), 0);
         assert_int_equal(call(vm, "IsIPV6", &arg, 1, &r3), 0);
         if (r1.u.b != cases[i].ip || r2.u.b != cases[i].v4 || r3.u.b != cases[i].v6)
-            fail_msg("case %zu \"%s\": IsIP=%d IsIPV4=%d IsIPV6=%d", i, cases[i].s, r1.u.b,
-                     r2.u.b, r3.u.b);
+            fail_msg("case %zu \"%s\": IsIP=%d IsIPV4=%d IsIPV6=%d", i, cases[i].s, r1.u.b, r2.u.b,
+                     r3.u.b);
     }
     expr_vm_free(vm);
 }
@@ -184,8 +205,7 @@ test_ip_to_range(void **state)
 static void
 test_wrong_types(void **state)
 {
-    static const char *const names[] = { "IsIP", "IsIPV4", "IsIPV6", "IPToCountry",
-                                         "GeoIPEnrich" };
+    static const char *const names[] = { "IsIP", "IsIPV4", "IsIPV6", "IPToCountry", "GeoIPEnrich" };
     struct expr_vm *vm = expr_vm_new();
     struct expr_value ret, args[2] = { expr_int(42), S("1.2.3.0/24") };
     (void)state;
@@ -341,9 +361,9 @@ test_ip_to_country(void **state)
     static const struct {
         const char *ip, *want;
     } cases[] = {
-        { "1.2.3.4", "FR" },   { "5.6.7.8", "" }, /* registered country only: no fallback */
-        { "2001:db8::5", "DE" }, { "9.9.9.9", "" }, { "bad", "" },
-        { "", "" },            { "::ffff:1.2.3.9", "FR" },
+        { "1.2.3.4", "FR" },        { "5.6.7.8", "" }, /* registered country only: no fallback */
+        { "2001:db8::5", "DE" },    { "9.9.9.9", "" }, { "bad", "" }, { "", "" },
+        { "::ffff:1.2.3.9", "FR" },
     };
     struct expr_vm *vm = expr_vm_new();
     (void)state;
@@ -391,12 +411,9 @@ test_geoip_range(void **state)
     static const struct {
         const char *ip, *want; /* NULL = nil */
     } cases[] = {
-        { "1.2.3.4", "1.2.3.0/24" },
-        { "1.2.3.200", "1.2.3.0/24" },
-        { "8.8.4.4", "8.8.0.0/16" },
-        { "2001:db8:1::5", "2001:db8:1::/48" },
-        { "9.9.9.9", NULL },
-        { "2001:db8:2::1", NULL },
+        { "1.2.3.4", "1.2.3.0/24" }, { "1.2.3.200", "1.2.3.0/24" },
+        { "8.8.4.4", "8.8.0.0/16" }, { "2001:db8:1::5", "2001:db8:1::/48" },
+        { "9.9.9.9", NULL },         { "2001:db8:2::1", NULL },
     };
     struct expr_vm *vm = expr_vm_new();
     (void)state;

@@ -6,14 +6,32 @@
  * values are the ones the hub's parser.assert files check), then etree path
  * grammar corners, namespaces, and hostile XML.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "common/str.h"
 #include "expr/helpers.h"
+
+/*
+ * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
+ * it), else next to this source file as the compiler saw it, which works
+ * when the binary runs from its build directory.
+ */
+static void
+fixture_dir(char *buf, size_t size)
+{
+    const char *root = getenv("PHALANX_SOURCE_ROOT");
+    const char *slash = strrchr(__FILE__, '/');
+    if (root)
+        snprintf(buf, size, "%s/tests/expr/data", root);
+    else
+        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
+                 slash ? __FILE__ : ".");
+}
 
 static const struct expr_func *
 find(const char *name)
@@ -22,7 +40,7 @@ find(const char *name)
         if (strcmp(expr_helpers_xml[i].name, name) == 0)
             return &expr_helpers_xml[i];
     fail_msg("helper %s not registered", name);
-    return NULL;
+    abort();
 }
 
 static struct expr_value
@@ -36,8 +54,8 @@ static void
 check(struct expr_vm *vm, const char *xml, size_t xmllen, const char *path, const char *attr,
       const char *want, const char *what)
 {
-    struct expr_value ret, args[3] = { expr_strv(xml, xmllen), str(path),
-                                       attr ? str(attr) : expr_nil() };
+    struct expr_value ret,
+        args[3] = { expr_strv(xml, xmllen), str(path), attr ? str(attr) : expr_nil() };
     const struct expr_func *f = find(attr ? "XMLGetAttributeValue" : "XMLGetNodeValue");
     assert_int_equal(f->call(vm, args, attr ? 3 : 2, &ret), 0);
     if (ret.kind != EXPR_STRING || ret.u.s.len != strlen(want) ||
@@ -58,8 +76,8 @@ run_cases(const struct xml_case *cases, size_t n)
     for (size_t i = 0; i < n; i++) {
         char what[32];
         snprintf(what, sizeof(what), "case %zu", i);
-        check(vm, cases[i].xml, strlen(cases[i].xml), cases[i].path, cases[i].attr,
-              cases[i].want, what);
+        check(vm, cases[i].xml, strlen(cases[i].xml), cases[i].path, cases[i].attr, cases[i].want,
+              what);
     }
     expr_vm_free(vm);
 }
@@ -86,9 +104,9 @@ test_crowdsec_cases(void **state)
 static void
 read_line(const char *file, int lineno, struct str *out)
 {
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
-    char path[512], buf[8192];
-    snprintf(path, sizeof(path), "%s/tests/expr/data/%s", root ? root : ".", file);
+    char dir[400], path[512], buf[8192];
+    fixture_dir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
     FILE *f = fopen(path, "r");
     if (!f)
         fail_msg("cannot open %s", path);
@@ -123,8 +141,7 @@ test_hub_windows_events(void **state)
         { "windows-bf.log", 1, "/Event/System[1]/Computer", NULL, "exchange-1.mydomain.test" },
         { "windows-bf.log", 1, "/Event/EventData[1]/Data[@Name='TargetUserName']", NULL,
           "asdfasdf" },
-        { "windows-bf.log", 1, "/Event/EventData/Data[@Name='TargetUserName']", NULL,
-          "asdfasdf" },
+        { "windows-bf.log", 1, "/Event/EventData/Data[@Name='TargetUserName']", NULL, "asdfasdf" },
         { "windows-bf.log", 1, "/Event/EventData[1]/Data[@Name='IpAddress']", NULL,
           "192.168.9.212" },
         { "windows-bf.log", 1, "/Event/EventData[1]/Data[@Name='LogonType']", NULL, "3" },
@@ -206,8 +223,9 @@ test_path_grammar(void **state)
         { EVT, "/Event/System/EventID/../Channel", NULL, "Security" },
         { EVT, "/Event/System/./EventID", NULL, "4625" },
         { EVT, "/Event/EventData/Data[@Name='A']", "Name", "A" },
-        { EVT, "/Event/System/*[namespace-uri()='http://schemas.microsoft.com/win/2004/08/"
-               "events/event'][2]",
+        { EVT,
+          "/Event/System/*[namespace-uri()='http://schemas.microsoft.com/win/2004/08/"
+          "events/event'][2]",
           NULL, "4625" },
         { EVT, "/Event/EventData/Data[text()][3]", NULL, "3" },
         { EVT, "/Event/System[@Name]", NULL, "" },
@@ -262,10 +280,8 @@ static void
 test_hostile_xml(void **state)
 {
     static const struct xml_case cases[] = {
-        { "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>", "/r", NULL,
-          "" },
-        { "<!DOCTYPE r [<!ENTITY x SYSTEM \"http://127.0.0.1:9/x\">]><r>&x;</r>", "/r", NULL,
-          "" },
+        { "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><r>&x;</r>", "/r", NULL, "" },
+        { "<!DOCTYPE r [<!ENTITY x SYSTEM \"http://127.0.0.1:9/x\">]><r>&x;</r>", "/r", NULL, "" },
         { "<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
           "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;"
           "&c;\">]><r>&d;</r>",
@@ -304,9 +320,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crowdsec_cases),     cmocka_unit_test(test_hub_windows_events),
-        cmocka_unit_test(test_path_grammar),       cmocka_unit_test(test_text_and_namespaces),
-        cmocka_unit_test(test_hostile_xml),        cmocka_unit_test(test_cache_and_types),
+        cmocka_unit_test(test_crowdsec_cases), cmocka_unit_test(test_hub_windows_events),
+        cmocka_unit_test(test_path_grammar),   cmocka_unit_test(test_text_and_namespaces),
+        cmocka_unit_test(test_hostile_xml),    cmocka_unit_test(test_cache_and_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
