@@ -244,6 +244,9 @@ static const struct tcase cases[] = {
     { "ParseUnix", 1, { S("99999999999999999999") }, "\"\"" },
     { "ParseUnix", 1, { S("4102444800.x") }, "\"2100-01-01T00:00:00Z\"" },
     { "ParseUnix", 1, { I(5) }, "ERR:is int, not string" },
+    /* JA4H: no AppSec request exists, so any argument is CrowdSec's failed conversion. */
+    { "JA4H", 1, { S("GET / HTTP/1.1") }, "ERR:is string, not *http.Request" },
+    { "JA4H", 1, { NIL }, "ERR:is nil, not *http.Request" },
     /* AverageInterval (CrowdSec's table and error cases). */
     { "AverageInterval", 1, { A(T(BASE), T(BASE + SEC)) }, "d1s" },
     { "AverageInterval", 1, { A(T(BASE + SEC), T(BASE)) }, "d1s" },
@@ -539,7 +542,7 @@ test_registry(void **state)
         { "MedianInterval", 1, 1 },    { "ParseUri", 1, 1 },     { "ParseQuery", 1, 1 },
         { "ExtractQueryParam", 2, 2 }, { "PathUnescape", 1, 1 }, { "QueryUnescape", 1, 1 },
         { "PathEscape", 1, 1 },        { "QueryEscape", 1, 1 },  { "Distance", 4, 4 },
-        { "GetFromStash", 2, 2 },      { "SetInStash", 4, 4 },
+        { "GetFromStash", 2, 2 },      { "SetInStash", 4, 4 },   { "JA4H", 1, 1 },
     };
     (void)state;
     assert_int_equal(expr_helpers_misc_count, ARRAY_SIZE(want));
