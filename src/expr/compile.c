@@ -16,6 +16,10 @@
  * ordinary functions are compiled in place behind a jump and called back
  * through expr_vm_call_closure(). Literal subtrees are folded to constants by
  * running the vm's own operators on them.
+ *
+ * Left spines (operator chains like Sigma's 1,000-term `||` filters, and
+ * member/index chains) are walked with loops; only genuine nesting recurses,
+ * bounded by CC_DEPTH_MAX.
  */
 #include "common/common.h"
 
@@ -23,11 +27,15 @@
 #include "expr/ast.h"
 #include "expr/bytecode.h"
 
-#define CC_DEPTH_MAX  256
+/*
+ * Genuine nesting (right operands, arguments, brackets) recurses. The hub
+ * needs a depth of 7; 128 levels of the costliest path fit in well under
+ * 1 MiB of stack even with ASan's large frames.
+ */
+#define CC_DEPTH_MAX  128
 #define CC_LOCALS_MAX 4096
 #define CC_LETS_MAX   128
 #define CC_SCOPES_MAX 64
-#define CC_CHAIN_MAX  64
 
 struct cc_let {
     const char *name;
@@ -38,11 +46,7 @@ struct cc_let {
 struct cc_scope {
     int32_t base;
     struct expr_type item;
-};
-
-struct cc_chain {
-    int32_t jumps[CC_CHAIN_MAX];
-    size_t n;
+    bool has_index, has_acc; /* #index (map, reduce) and #acc (reduce), as expr-lang's checker */
 };
 
 struct cc {
@@ -56,6 +60,9 @@ struct cc {
     size_t nlets;
     struct cc_scope scopes[CC_SCOPES_MAX];
     size_t nscopes;
+    /* Left spines being walked (cc_binary, cc_chain), innermost last; shared by nested walks. */
+    const struct ast_node **spine;
+    size_t nspine, spinecap;
 };
 
 static int cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret);
@@ -185,6 +192,27 @@ type_same(struct expr_type a, struct expr_type b)
     return a.kind == b.kind && a.cls == b.cls;
 }
 
+/* Go's time.Weekday and time.Month are integer types: they compare with numbers. */
+static bool
+type_number_like(struct expr_type t)
+{
+    return t.kind == EXPR_INT || t.kind == EXPR_FLOAT ||
+           (t.kind == EXPR_OBJECT && (t.cls == &expr_weekday_class || t.cls == &expr_month_class));
+}
+
+/* expr-lang's Nature.ComparableTo: may == / != apply to these static types? */
+static bool
+types_comparable(struct expr_type l, struct expr_type r)
+{
+    if (!type_known(l) || !type_known(r) || l.kind == EXPR_NIL || r.kind == EXPR_NIL)
+        return true;
+    if (type_number_like(l) && type_number_like(r))
+        return true;
+    if (l.kind == EXPR_ARRAY && r.kind == EXPR_ARRAY)
+        return true;
+    return type_same(l, r);
+}
+
 /* --- emission ----------------------------------------------------------- */
 
 #define GROW(c, arr, n, cap, node)                                                                 \
@@ -296,6 +324,15 @@ cc_local(struct cc *c, const struct ast_node *n, int32_t count)
     return slot;
 }
 
+/* Pushes x on the shared spine stack; a walk pops its part by restoring nspine. */
+static int
+cc_spine_push(struct cc *c, const struct ast_node *x)
+{
+    GROW(c, c->spine, c->nspine, c->spinecap, x);
+    c->spine[c->nspine++] = x;
+    return 0;
+}
+
 /* --- constant folding --------------------------------------------------- */
 
 static bool
@@ -378,6 +415,9 @@ cc_fold_vm(struct cc *c)
  * anything that would fail is left to the run time so the error keeps its
  * run-time form.
  */
+static bool cc_fold_binop(struct cc *c, const struct ast_node *n, const struct expr_value *a,
+                          struct expr_value *ret, int depth);
+
 static bool
 cc_fold(struct cc *c, const struct ast_node *n, struct expr_value *ret, int depth)
 {
@@ -412,32 +452,51 @@ cc_fold(struct cc *c, const struct ast_node *n, struct expr_value *ret, int dept
         return true;
     }
     case AST_BINARY: {
-        int bc = op_to_bc(n->op);
-        if (bc < 0 || bc == BC_RANGE || bc == BC_IN || bc == BC_MATCHES || bc == BC_CONTAINS ||
-            bc == BC_STARTSWITH || bc == BC_ENDSWITH)
+        struct expr_value a;
+        if (!n->left || !cc_fold(c, n->left, &a, depth + 1))
             return false;
-        struct expr_value a, b, r;
-        if (!n->left || !n->right || !cc_fold(c, n->left, &a, depth + 1) ||
-            !cc_fold(c, n->right, &b, depth + 1))
-            return false;
-        struct expr_vm *vm = cc_fold_vm(c);
-        if (!vm)
-            return false;
-        vm->has_error = false;
-        if (expr_vm_binop(vm, bc, &a, &b, &r) < 0)
-            return false;
-        if (r.kind == EXPR_STRING) {
-            char *s = arena_strndup(&c->p->arena, r.u.s.ptr, r.u.s.len);
-            if (!s)
-                return false;
-            r.u.s.ptr = s;
-        }
-        arena_reset(&vm->arena);
-        *ret = r;
-        return true;
+        return cc_fold_binop(c, n, &a, ret, depth);
     }
     default: return false;
     }
+}
+
+/*
+ * Folds the binary node n whose left operand is already the constant *a:
+ * the right operand must fold too and the operator must succeed. Used by
+ * cc_fold and, step by step, by the left-spine loop of cc_binary.
+ */
+static bool
+cc_fold_binop(struct cc *c, const struct ast_node *n, const struct expr_value *a,
+              struct expr_value *ret, int depth)
+{
+    int bc = op_to_bc(n->op);
+    if (bc < 0 || bc == BC_RANGE || bc == BC_IN || bc == BC_MATCHES || bc == BC_CONTAINS ||
+        bc == BC_STARTSWITH || bc == BC_ENDSWITH)
+        return false;
+    struct expr_value b, r;
+    if (!n->right || !cc_fold(c, n->right, &b, depth + 1))
+        return false;
+    /* A mismatched == is a compile error (cc_binary_tail), not a folded false. */
+    if ((bc == BC_EQ || bc == BC_NE) && !types_comparable(EXPR_T(a->kind), EXPR_T(b.kind)))
+        return false;
+    struct expr_vm *vm = cc_fold_vm(c);
+    if (!vm)
+        return false;
+    vm->has_error = false;
+    int rc = expr_vm_binop(vm, bc, a, &b, &r);
+    if (rc == 0 && r.kind == EXPR_STRING) {
+        char *s = arena_strndup(&c->p->arena, r.u.s.ptr, r.u.s.len);
+        if (!s)
+            rc = -1;
+        else
+            r.u.s.ptr = s;
+    }
+    arena_reset(&vm->arena);
+    if (rc < 0)
+        return false;
+    *ret = r;
+    return true;
 }
 
 /* A literal array [..] of foldable items, built in the program arena. */
@@ -590,42 +649,43 @@ cc_regex(struct cc *c, const struct ast_node *n, const char *pat, size_t len)
     return (int32_t)p->nregexes++;
 }
 
+/*
+ * Finishes the binary node n whose left operand (of static type l) is already
+ * compiled. The short-circuit operators (&& || ??) do not patch their jump:
+ * they link it into *pending (through the jumps' `a` operands, -1 ends the
+ * list) so that a run of the same operator can jump straight to its end.
+ */
 static int
-cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+cc_binary_tail(struct cc *c, const struct ast_node *n, struct expr_type l, int32_t *pending,
+               struct expr_type *ret)
 {
-    struct expr_type l, r;
+    struct expr_type r;
     int32_t j;
     int bc;
 
     switch (n->op) {
     case OP_AND:
     case OP_OR:
-        if (cc_node(c, n->left, &l) < 0)
-            return -1;
-        j = cc_emit(c, n, n->op == OP_AND ? BC_JUMP_IF_FALSE : BC_JUMP_IF_TRUE, 0, 0);
+        j = cc_emit(c, n, n->op == OP_AND ? BC_JUMP_IF_FALSE : BC_JUMP_IF_TRUE, *pending, 0);
+        *pending = j;
         cc_emit(c, n, BC_POP, 0, 0);
         if (cc_node(c, n->right, &r) < 0)
             return -1;
-        cc_patch(c, j);
         if (cc_check_bool(c, n, l, op_text(n->op), r) < 0 ||
             cc_check_bool(c, n, r, op_text(n->op), l) < 0)
             return -1;
         *ret = EXPR_T(EXPR_BOOL);
         return 0;
     case OP_COALESCE:
-        if (cc_node(c, n->left, &l) < 0)
-            return -1;
-        j = cc_emit(c, n, BC_JUMP_IF_NOT_NIL, 0, 0);
+        j = cc_emit(c, n, BC_JUMP_IF_NOT_NIL, *pending, 0);
+        *pending = j;
         cc_emit(c, n, BC_POP, 0, 0);
         if (cc_node(c, n->right, &r) < 0)
             return -1;
-        cc_patch(c, j);
         *ret = type_same(l, r) ? l : EXPR_T_ANY;
         return 0;
     case OP_IN: {
         struct expr_value arr;
-        if (cc_node(c, n->left, &l) < 0)
-            return -1;
         if (cc_fold_array(c, n->right, &arr)) {
             int32_t k = cc_const(c, n->right, arr);
             int32_t s = cc_string_set(c, n, arr.u.a);
@@ -644,8 +704,6 @@ cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
         return 0;
     }
     case OP_MATCHES:
-        if (cc_node(c, n->left, &l) < 0)
-            return -1;
         if (type_known(l) && l.kind != EXPR_STRING && l.kind != EXPR_NIL)
             return cc_error(c, n, "invalid operation: matches (mismatched types %s and string)",
                             type_name(l));
@@ -667,11 +725,16 @@ cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     bc = op_to_bc(n->op);
     if (bc < 0)
         return cc_error(c, n, "unknown operator (%s)", op_text(n->op));
-    if (cc_node(c, n->left, &l) < 0 || cc_node(c, n->right, &r) < 0)
+    if (cc_node(c, n->right, &r) < 0)
         return -1;
     switch (bc) {
     case BC_EQ:
-    case BC_NE: *ret = EXPR_T(EXPR_BOOL); break;
+    case BC_NE:
+        if (!types_comparable(l, r))
+            return cc_error(c, n, "invalid operation: %s (mismatched types %s and %s)",
+                            op_text(n->op), type_name(l), type_name(r));
+        *ret = EXPR_T(EXPR_BOOL);
+        break;
     case BC_CONTAINS:
     case BC_STARTSWITH:
     case BC_ENDSWITH:
@@ -695,6 +758,91 @@ cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     }
     cc_emit(c, n, bc, 0, 0);
     return 0;
+}
+
+/* Points every jump of a pending list (see cc_binary_tail) at the current end of the code. */
+static void
+cc_patch_list(struct cc *c, int32_t head)
+{
+    int32_t here = cc_here(c);
+    /* Each jump links to an earlier one, so the walk ends. */
+    while (head >= 0 && !c->failed) {
+        int32_t next = c->p->code[head].a;
+        c->p->code[head].a = here;
+        head = next;
+    }
+}
+
+/* Pushes the folded constant v; returns its static type. */
+static struct expr_type
+cc_emit_value(struct cc *c, const struct ast_node *n, struct expr_value v)
+{
+    if (v.kind == EXPR_NIL)
+        cc_emit(c, n, BC_NIL, 0, 0);
+    else if (v.kind == EXPR_BOOL)
+        cc_emit(c, n, v.u.b ? BC_TRUE : BC_FALSE, 0, 0);
+    else
+        cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
+    return EXPR_T(v.kind);
+}
+
+/*
+ * Binary operators. The parser builds `a || b || c` as ((a || b) || c) and
+ * hub filters generated from Sigma rules chain 1,000 and more terms, so the
+ * left spine (every binary node reached through left operands, whatever its
+ * operator) is walked with a loop: the innermost left operand is compiled
+ * first, then each operator outwards. Only right operands recurse, and they
+ * count against CC_DEPTH_MAX. Literal prefixes of the spine are folded step
+ * by step; a run of one short-circuit operator jumps straight to its end.
+ */
+static int
+cc_binary(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    size_t base = c->nspine, len;
+    const struct ast_node *x;
+    struct expr_value acc;
+    struct expr_type l = EXPR_T_ANY;
+    int32_t pending = -1;
+    int rc = -1;
+
+    for (x = n; x->kind == AST_BINARY; x = x->left) {
+        if (!x->left || !x->right) {
+            cc_error(c, x, "missing operand");
+            goto out;
+        }
+        if (cc_spine_push(c, x) < 0)
+            goto out;
+    }
+    len = c->nspine - base;
+    bool folding = cc_fold(c, x, &acc, 0);
+    if (!folding && cc_node(c, x, &l) < 0)
+        goto out;
+    /* Nested walks push above base and may move the stack: index it afresh each time. */
+    for (size_t i = len; i-- > 0;) {
+        const struct ast_node *b = c->spine[base + i];
+        if (folding) {
+            struct expr_value v;
+            if (cc_fold_binop(c, b, &acc, &v, 0)) {
+                acc = v;
+                continue;
+            }
+            l = cc_emit_value(c, b->left, acc);
+            folding = false;
+        }
+        if (cc_binary_tail(c, b, l, &pending, &l) < 0)
+            goto out;
+        if (pending >= 0 && (i == 0 || c->spine[base + i - 1]->op != b->op)) {
+            cc_patch_list(c, pending);
+            pending = -1;
+        }
+    }
+    if (folding)
+        l = cc_emit_value(c, n, acc);
+    *ret = l;
+    rc = 0;
+out:
+    c->nspine = base;
+    return c->failed ? -1 : rc;
 }
 
 static int
@@ -771,24 +919,6 @@ is_chain(const struct ast_node *n)
            n->kind == AST_METHOD;
 }
 
-static int cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret,
-                         struct cc_chain *chain);
-
-/* Compiles the object of a member/index/method node, and the `?.` nil check after it. */
-static int
-cc_chain_left(struct cc *c, const struct ast_node *n, struct expr_type *ret, struct cc_chain *chain)
-{
-    int rc = is_chain(n->left) ? cc_chain_node(c, n->left, ret, chain) : cc_node(c, n->left, ret);
-    if (rc < 0)
-        return -1;
-    if (n->optional) {
-        if (chain->n >= CC_CHAIN_MAX)
-            return cc_error(c, n, "too many ?. in one expression");
-        chain->jumps[chain->n++] = cc_emit(c, n, BC_JUMP_IF_NIL, 0, 0);
-    }
-    return 0;
-}
-
 /* obj.name on an object of static type t (already on the stack). */
 static int
 cc_member_of(struct cc *c, const struct ast_node *n, struct expr_type t, const char *name,
@@ -837,41 +967,36 @@ cc_arity(struct cc *c, const struct ast_node *n, const char *name, int min, int 
     return 0;
 }
 
+/*
+ * $env.name and $env["name"] are the variable itself when it exists: returns
+ * its slot (and type), or -1.
+ */
 static int
-cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret, struct cc_chain *chain)
+env_var_slot(const struct cc *c, const struct ast_node *n, struct expr_type *ret_type)
 {
-    struct expr_type t, k;
+    if (!n->left || n->left->kind != AST_ENV)
+        return -1;
+    if (n->kind == AST_MEMBER)
+        return expr_env_find_var(c->env, n->name, ret_type);
+    if (n->kind == AST_INDEX && n->right && n->right->kind == AST_STRING && n->right->str &&
+        !memchr(n->right->str, 0, n->right->len))
+        return expr_env_find_var(c->env, n->right->str, ret_type);
+    return -1;
+}
+
+/*
+ * Finishes the member, index, slice or method node n whose object (of
+ * static type t) is already on the stack.
+ */
+static int
+cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type t, struct expr_type *ret)
+{
+    struct expr_type k;
 
     switch (n->kind) {
-    case AST_MEMBER:
-        /* $env.name is the variable itself when it exists. */
-        if (n->left->kind == AST_ENV) {
-            struct expr_type vt;
-            int slot = expr_env_find_var(c->env, n->name, &vt);
-            if (slot >= 0) {
-                cc_emit(c, n, BC_LOAD_VAR, slot, 0);
-                *ret = vt;
-                return 0;
-            }
-        }
-        if (cc_chain_left(c, n, &t, chain) < 0)
-            return -1;
-        return cc_member_of(c, n, t, n->name, strlen(n->name), ret);
+    case AST_MEMBER: return cc_member_of(c, n, t, n->name, strlen(n->name), ret);
 
     case AST_INDEX:
-        if (n->left->kind == AST_ENV && n->right->kind == AST_STRING) {
-            struct expr_type vt;
-            int slot = n->right->str && !memchr(n->right->str, 0, n->right->len)
-                           ? expr_env_find_var(c->env, n->right->str, &vt)
-                           : -1;
-            if (slot >= 0) {
-                cc_emit(c, n, BC_LOAD_VAR, slot, 0);
-                *ret = vt;
-                return 0;
-            }
-        }
-        if (cc_chain_left(c, n, &t, chain) < 0)
-            return -1;
         /* A constant key on a typed object resolves like a member. */
         if (n->right->kind == AST_STRING &&
             ((t.kind == EXPR_OBJECT && t.cls && (t.cls->is_map || !t.cls->at)) ||
@@ -884,23 +1009,25 @@ cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret, str
             }
             return cc_member_of(c, n, t, n->right->str, n->right->len, ret);
         }
+        if (n->right->kind == AST_STRING && type_known(t) && t.kind != EXPR_ARRAY &&
+            t.kind != EXPR_MAP && t.kind != EXPR_OBJECT)
+            return cc_error(c, n, "type %s has no field %.*s", type_name(t),
+                            (int)MIN(n->right->len, 200), n->right->str);
         if (cc_node(c, n->right, &k) < 0)
             return -1;
         if (t.kind == EXPR_ARRAY && type_known(k) && k.kind != EXPR_INT && k.kind != EXPR_FLOAT)
             return cc_error(c, n->right,
                             "array elements can only be selected using an integer (got %s)",
                             type_name(k));
-        if (type_known(t) && t.kind != EXPR_ARRAY && t.kind != EXPR_MAP && t.kind != EXPR_STRING &&
-            t.kind != EXPR_OBJECT && t.kind != EXPR_NIL)
-            return cc_error(c, n, "type %s does not support indexing", type_name(t));
+        /* expr-lang's checker indexes only maps, arrays and structs (not even strings). */
+        if (type_known(t) && t.kind != EXPR_ARRAY && t.kind != EXPR_MAP && t.kind != EXPR_OBJECT)
+            return cc_error(c, n, "type %s[%s] is undefined", type_name(t), type_name(k));
         cc_emit(c, n, BC_INDEX, 0, 0);
-        *ret = t.kind == EXPR_STRING ? EXPR_T(EXPR_INT) : type_elem(t);
+        *ret = type_elem(t);
         return 0;
 
     case AST_SLICE: {
         int flags = 0;
-        if (cc_chain_left(c, n, &t, chain) < 0)
-            return -1;
         if (type_known(t) && t.kind != EXPR_ARRAY && t.kind != EXPR_STRING &&
             !(t.kind == EXPR_OBJECT && type_iterable(t)))
             return cc_error(c, n, "cannot slice %s", type_name(t));
@@ -927,8 +1054,6 @@ cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret, str
     }
 
     case AST_METHOD: {
-        if (cc_chain_left(c, n, &t, chain) < 0)
-            return -1;
         const struct expr_class *cls = method_class(t);
         if (type_known(t) && !cls)
             return cc_error(c, n, "type %s has no method %s", type_name(t), n->name);
@@ -952,19 +1077,61 @@ cc_chain_node(struct cc *c, const struct ast_node *n, struct expr_type *ret, str
         }
         return 0;
     }
-    default: return cc_node(c, n, ret);
+    default: return cc_error(c, n, "unknown node kind %d", n->kind);
     }
 }
 
+/*
+ * A chain of member accesses, indexes, slices and method calls: a.b[0].c(x).
+ * The parser builds it left-deep and fuzzed input nests it thousands deep, so
+ * the left spine is walked with a loop, innermost object first. Each `?.`
+ * adds a nil check whose jump is linked into a pending list (through the
+ * jumps' `a` operands); a node that ends an optional chain (ast.h) points
+ * the pending jumps at its end, where the nil they carry is the chain's value.
+ */
 static int
 cc_chain(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
-    struct cc_chain chain = { .n = 0 };
-    if (cc_chain_node(c, n, ret, &chain) < 0)
-        return -1;
-    for (size_t i = 0; i < chain.n; i++)
-        cc_patch(c, chain.jumps[i]);
-    return 0;
+    size_t base = c->nspine, i;
+    const struct ast_node *x;
+    struct expr_type t = EXPR_T_ANY;
+    int32_t pending = -1;
+    int rc = -1;
+
+    for (x = n; is_chain(x); x = x->left) {
+        if (!x->left) {
+            cc_error(c, x, "missing expression");
+            goto out;
+        }
+        if (cc_spine_push(c, x) < 0)
+            goto out;
+    }
+    i = c->nspine - base;
+    int slot = env_var_slot(c, c->spine[base + i - 1], &t);
+    if (slot >= 0) {
+        cc_emit(c, c->spine[base + i - 1], BC_LOAD_VAR, slot, 0);
+        i--;
+    } else if (cc_node(c, x, &t) < 0) {
+        goto out;
+    }
+    while (i-- > 0) {
+        const struct ast_node *m = c->spine[base + i];
+        if (m->optional)
+            pending = cc_emit(c, m, BC_JUMP_IF_NIL, pending, 0);
+        if (cc_chain_node(c, m, t, &t) < 0)
+            goto out;
+        if (m->chain && pending >= 0) {
+            cc_patch_list(c, pending);
+            pending = -1;
+        }
+    }
+    /* The parser marks every chain end; this only guards hand-built trees. */
+    cc_patch_list(c, pending);
+    *ret = t;
+    rc = 0;
+out:
+    c->nspine = base;
+    return c->failed ? -1 : rc;
 }
 
 /*
@@ -1091,7 +1258,10 @@ cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type 
 
     int32_t loop = cc_here(c);
     int32_t next = cc_emit(c, n, rev ? BC_NEXT_REV : BC_NEXT, s, 0);
-    c->scopes[c->nscopes++] = (struct cc_scope){ .base = s, .item = type_elem(coll) };
+    c->scopes[c->nscopes++] = (struct cc_scope){ .base = s,
+                                                 .item = type_elem(coll),
+                                                 .has_index = kind == P_MAP || kind == P_REDUCE,
+                                                 .has_acc = kind == P_REDUCE };
     struct expr_type bt = EXPR_T_ANY;
     int rc = 0;
     if (n->nargs >= 2)
@@ -1275,10 +1445,10 @@ cc_pointer(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     if (name[0] == '\0') {
         cc_emit(c, n, BC_LOAD, s->base + SCOPE_ITEM, 0);
         *ret = s->item;
-    } else if (strcmp(name, "index") == 0) {
+    } else if (strcmp(name, "index") == 0 && s->has_index) {
         cc_emit(c, n, BC_LOAD, s->base + SCOPE_INDEX, 0);
         *ret = EXPR_T(EXPR_INT);
-    } else if (strcmp(name, "acc") == 0) {
+    } else if (strcmp(name, "acc") == 0 && s->has_acc) {
         cc_emit(c, n, BC_LOAD, s->base + SCOPE_ACC, 0);
         *ret = EXPR_T_ANY;
     } else {
@@ -1311,22 +1481,117 @@ cc_let(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     return rc;
 }
 
+/* cond ? left : right */
+static int
+cc_conditional(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type t, u;
+    if (cc_node(c, n->cond, &t) < 0)
+        return -1;
+    if (type_known(t) && t.kind != EXPR_BOOL)
+        return cc_error(c, n->cond, "non-bool expression (type %s) used as condition",
+                        type_name(t));
+    int32_t j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
+    cc_emit(c, n, BC_POP, 0, 0);
+    if (cc_node(c, n->left, &t) < 0)
+        return -1;
+    int32_t k = cc_emit(c, n, BC_JUMP, 0, 0);
+    cc_patch(c, j);
+    cc_emit(c, n, BC_POP, 0, 0);
+    if (cc_node(c, n->right, &u) < 0)
+        return -1;
+    cc_patch(c, k);
+    *ret = type_same(t, u) ? t : EXPR_T_ANY;
+    return 0;
+}
+
+/* [items]: a constant when every item folds. */
+static int
+cc_array(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type t, u = EXPR_T_ANY;
+    struct expr_value v;
+    if (cc_fold_array(c, n, &v)) {
+        cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
+        *ret = value_type(c, &v);
+        return 0;
+    }
+    for (size_t i = 0; i < n->nargs; i++) {
+        if (cc_node(c, n->args[i], &t) < 0)
+            return -1;
+        u = i == 0 ? t : (type_same(u, t) ? u : EXPR_T_ANY);
+    }
+    cc_emit(c, n, BC_ARRAY, (int32_t)n->nargs, 0);
+    *ret = type_array_of(c, u);
+    return 0;
+}
+
+/* {key: value, ...} */
+static int
+cc_map(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_type t;
+    for (size_t i = 0; i < n->nargs; i++) {
+        if (cc_node(c, n->keys[i], &t) < 0)
+            return -1;
+        if (type_known(t) && t.kind != EXPR_STRING)
+            return cc_error(c, n->keys[i], "cannot use %s as type string in map key", type_name(t));
+        if (cc_node(c, n->args[i], &t) < 0)
+            return -1;
+    }
+    cc_emit(c, n, BC_MAP, (int32_t)n->nargs, 0);
+    *ret = EXPR_T(EXPR_MAP);
+    return 0;
+}
+
+/* a; b; c: the value of the last. */
+static int
+cc_sequence(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    if (n->nargs == 0)
+        return cc_error(c, n, "empty sequence expression");
+    for (size_t i = 0; i < n->nargs; i++) {
+        if (cc_node(c, n->args[i], ret) < 0)
+            return -1;
+        if (i + 1 < n->nargs)
+            cc_emit(c, n, BC_POP, 0, 0);
+    }
+    return 0;
+}
+
+/* Literals, unary and binary operators: folded to a constant when they can be. */
+static int
+cc_operator(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    struct expr_value v;
+    if (cc_fold(c, n, &v, 0)) {
+        *ret = cc_emit_value(c, n, v);
+        return 0;
+    }
+    if (n->kind == AST_UNARY)
+        return cc_unary(c, n, ret);
+    if (n->kind == AST_BINARY)
+        return cc_binary(c, n, ret);
+    return cc_oom(c, n);
+}
+
+/*
+ * Compiles any node; the only entry to recursion, so it counts the depth.
+ * It stays a thin dispatcher: its frame is paid once per nesting level
+ * (frames are large under ASan, and callers may run on small thread stacks).
+ */
 static int
 cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
-    struct expr_type t, u;
-    struct expr_value v;
-    int32_t j, k;
-    int rc = 0;
+    int rc;
 
     if (c->failed)
         return -1;
     if (!n)
         return cc_error(c, NULL, "missing expression");
-    if (++c->depth > CC_DEPTH_MAX) {
-        c->depth--;
+    if (c->depth >= CC_DEPTH_MAX)
         return cc_error(c, n, "expression nested too deeply");
-    }
+    c->depth++;
     *ret = EXPR_T_ANY;
 
     switch (n->kind) {
@@ -1336,26 +1601,10 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     case AST_FLOAT:
     case AST_STRING:
     case AST_UNARY:
-    case AST_BINARY:
-        if (cc_fold(c, n, &v, 0)) {
-            if (v.kind == EXPR_NIL)
-                cc_emit(c, n, BC_NIL, 0, 0);
-            else if (v.kind == EXPR_BOOL)
-                cc_emit(c, n, v.u.b ? BC_TRUE : BC_FALSE, 0, 0);
-            else
-                cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
-            *ret = EXPR_T(v.kind);
-        } else if (n->kind == AST_UNARY) {
-            rc = cc_unary(c, n, ret);
-        } else if (n->kind == AST_BINARY) {
-            rc = cc_binary(c, n, ret);
-        } else {
-            rc = cc_oom(c, n);
-        }
-        break;
+    case AST_BINARY: rc = cc_operator(c, n, ret); break;
     case AST_IDENT: rc = cc_ident(c, n, ret); break;
     case AST_ENV:
-        cc_emit(c, n, BC_LOAD_ENV, 0, 0);
+        rc = cc_emit(c, n, BC_LOAD_ENV, 0, 0) < 0 ? -1 : 0;
         *ret = EXPR_T(EXPR_MAP);
         break;
     case AST_POINTER: rc = cc_pointer(c, n, ret); break;
@@ -1364,69 +1613,12 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     case AST_SLICE:
     case AST_METHOD: rc = cc_chain(c, n, ret); break;
     case AST_CALL: rc = cc_call(c, n, ret); break;
-    case AST_CONDITIONAL:
-        if (cc_node(c, n->cond, &t) < 0)
-            break;
-        if (type_known(t) && t.kind != EXPR_BOOL) {
-            rc = cc_error(c, n->cond, "non-bool expression (type %s) used as condition",
-                          type_name(t));
-            break;
-        }
-        j = cc_emit(c, n, BC_JUMP_IF_FALSE, 0, 0);
-        cc_emit(c, n, BC_POP, 0, 0);
-        if (cc_node(c, n->left, &t) < 0)
-            break;
-        k = cc_emit(c, n, BC_JUMP, 0, 0);
-        cc_patch(c, j);
-        cc_emit(c, n, BC_POP, 0, 0);
-        if (cc_node(c, n->right, &u) < 0)
-            break;
-        cc_patch(c, k);
-        *ret = type_same(t, u) ? t : EXPR_T_ANY;
-        break;
-    case AST_ARRAY:
-        if (cc_fold_array(c, n, &v)) {
-            cc_emit(c, n, BC_CONST, cc_const(c, n, v), 0);
-            *ret = value_type(c, &v);
-            break;
-        }
-        u = EXPR_T_ANY;
-        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
-            rc = cc_node(c, n->args[i], &t);
-            u = i == 0 ? t : (type_same(u, t) ? u : EXPR_T_ANY);
-        }
-        if (rc < 0)
-            break;
-        cc_emit(c, n, BC_ARRAY, (int32_t)n->nargs, 0);
-        *ret = type_array_of(c, u);
-        break;
-    case AST_MAP:
-        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
-            rc = cc_node(c, n->keys[i], &t);
-            if (rc == 0 && type_known(t) && t.kind != EXPR_STRING)
-                rc = cc_error(c, n->keys[i], "cannot use %s as type string in map key",
-                              type_name(t));
-            if (rc == 0)
-                rc = cc_node(c, n->args[i], &t);
-        }
-        if (rc < 0)
-            break;
-        cc_emit(c, n, BC_MAP, (int32_t)n->nargs, 0);
-        *ret = EXPR_T(EXPR_MAP);
-        break;
+    case AST_CONDITIONAL: rc = cc_conditional(c, n, ret); break;
+    case AST_ARRAY: rc = cc_array(c, n, ret); break;
+    case AST_MAP: rc = cc_map(c, n, ret); break;
     case AST_CLOSURE: rc = cc_error(c, n, "unexpected closure outside a function call"); break;
     case AST_LET: rc = cc_let(c, n, ret); break;
-    case AST_SEQUENCE:
-        if (n->nargs == 0) {
-            rc = cc_error(c, n, "empty sequence expression");
-            break;
-        }
-        for (size_t i = 0; i < n->nargs && rc == 0; i++) {
-            rc = cc_node(c, n->args[i], ret);
-            if (rc == 0 && i + 1 < n->nargs)
-                cc_emit(c, n, BC_POP, 0, 0);
-        }
-        break;
+    case AST_SEQUENCE: rc = cc_sequence(c, n, ret); break;
     default: rc = cc_error(c, n, "unknown node kind %d", n->kind); break;
     }
     c->depth--;
@@ -1477,12 +1669,14 @@ expr_compile(const struct expr_env *env, const char *src, size_t len, struct exp
     p->type = t;
     arena_free(&ast_arena);
     expr_vm_free(c.fold_vm);
+    free(c.spine);
     return p;
 oom:
     expr_error_set(err, NULL, 0, 0, 0, "out of memory");
 fail:
     arena_free(&ast_arena);
     expr_vm_free(c.fold_vm);
+    free(c.spine);
     expr_program_free(p);
     return NULL;
 }

@@ -636,6 +636,21 @@ is_host_slice(const struct expr_value *v)
     return v->kind == EXPR_OBJECT && !v->u.o.cls->is_map && v->u.o.cls->at && v->u.o.cls->len;
 }
 
+/* runtime.Fetch's "cannot fetch %v from %T": the key as Go prints it, the container's type. */
+static int
+vm_fetch_error(struct expr_vm *vm, const struct expr_value *key, const struct expr_value *obj)
+{
+    struct str k = STR_INIT;
+    int rc;
+    if (expr_value_format_go(vm, key, &k) < 0)
+        rc = expr_vm_error(vm, "cannot fetch %s from %s", vm_type_name(key), vm_type_name(obj));
+    else
+        rc = expr_vm_error(vm, "cannot fetch %.*s from %s", k.len > 200 ? 200 : (int)k.len,
+                           k.buf ? k.buf : "", vm_type_name(obj));
+    str_free(&k);
+    return rc;
+}
+
 static int
 vm_index(struct expr_vm *vm, const struct expr_value *obj, const struct expr_value *key,
          struct expr_value *ret)
@@ -686,15 +701,9 @@ vm_index(struct expr_vm *vm, const struct expr_value *obj, const struct expr_val
             return cls->index(obj->u.o.ptr, vm, key, ret);
         if (key->kind == EXPR_STRING)
             return vm_member(vm, obj, key, true, ret);
-        return expr_vm_error(vm, "cannot fetch %s from %s", vm_type_name(key), vm_type_name(obj));
+        return vm_fetch_error(vm, key, obj);
     }
-    case EXPR_NIL:
-        if (key->kind == EXPR_STRING)
-            return expr_vm_error(vm, "cannot fetch %.*s from <nil>",
-                                 key->u.s.len > 200 ? 200 : (int)key->u.s.len, key->u.s.ptr);
-        return expr_vm_error(vm, "cannot fetch %s from <nil>", vm_type_name(key));
-    default:
-        return expr_vm_error(vm, "cannot fetch %s from %s", vm_type_name(key), vm_type_name(obj));
+    default: return vm_fetch_error(vm, key, obj);
     }
 }
 

@@ -4,6 +4,7 @@
  * classes (fields and map keys resolved to slots, methods checked), the
  * expected-bool check, constant folding and the disassembly.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/str.h"
 #include "expr/helpers.h"
 #include "vm_fixture.h"
 
@@ -56,7 +58,15 @@ static const struct err_case err_cases[] = {
     { "n > 1 &&\n\tfoo", false, 2, 0, "unknown name foo", NULL },
     { "let n = 1; n", false, 1, 0, "cannot redeclare variable n", NULL },
     { "let x = 1; let x = 2; x", false, 1, 0, "cannot redeclare x", NULL },
-    { "n[0]", false, 1, 0, "type int does not support indexing", NULL },
+    { "n[0]", false, 1, 0, "type int[int] is undefined", NULL },
+    /* Only map and reduce bind #index, only reduce binds #acc (expr-lang's checker). */
+    { "filter(arr, #index > 0)", false, 1, 0, "unknown pointer #index", NULL },
+    { "map(arr, #acc)", false, 1, 0, "unknown pointer #acc", NULL },
+    { "s[0]", false, 1, 0, "type string[int] is undefined", NULL },
+    { "s[\"a\"]", false, 1, 0, "type string has no field a", NULL },
+    { "'1' == 1", false, 1, 0, "invalid operation: == (mismatched types string and int)", NULL },
+    { "true != 1", false, 1, 0, "invalid operation: != (mismatched types bool and int)", NULL },
+    { "s == n", false, 1, 0, "invalid operation: == (mismatched types string and int)", NULL },
     { "arr[\"a\"]", false, 1, 0, "array elements can only be selected using an integer", NULL },
     { "n[1:2]", false, 1, 0, "cannot slice int", NULL },
     { "arr[1:\"a\"]", false, 1, 0, "non-integer slice index string", NULL },
@@ -253,13 +263,276 @@ test_compile_expect_bool(void **state)
     fx_fini(&fx);
 }
 
+/*
+ * Long chains and deep nesting, as the hub and the fuzz corpus have them.
+ * A long case is first + count copies of term ('@' stands for the copy's
+ * index) + last: left-leaning chains of 1,000s of terms must compile and
+ * run. A nested case is depth copies of open, core, depth copies of close:
+ * genuine nesting compiles up to the limit and is an error beyond it, never
+ * a crash. want: "true", "false", "nil", "int:N", "len:N" (string length),
+ * "ok" (any result), "error:SUBSTRING" (compile or run-time error).
+ * Chains and nesting within the limits run on a thread with a 1 MiB stack:
+ * the compiler must not need more, even under ASan.
+ */
+struct long_case {
+    const char *first, *term;
+    size_t count;
+    const char *last, *want;
+};
+
+static const struct long_case long_cases[] = {
+    { "s == \"a\"", " || s == \"x@\"", 2000, " || s == \"hello\"", "true" },
+    { "s == \"hello\"", " || s == \"x@\"", 2000, NULL, "true" },
+    { "s == \"a\"", " || s == \"x@\"", 2000, NULL, "false" },
+    { "s != \"a\"", " && s != \"x@\"", 2000, NULL, "true" },
+    { "s != \"a\"", " && s != \"x@\"", 2000, " && n == 0", "false" },
+    { "s == \"a\"", " || n == @ && s == \"hello\"", 1000, NULL, "true" },
+    { "s startsWith \"x\"", " or s contains \"@x\" or s matches \"^@$\"", 1000, NULL, "false" },
+    { "1", " + 1", 3999, NULL, "int:4000" },
+    { "n", " + 1", 3000, NULL, "int:3010" },
+    { "n", " + 1 - 1", 2000, NULL, "int:10" },
+    { "1 + 2", " * 1", 3000, " + n", "int:13" },
+    { "s", " + \"a\"", 5000, NULL, "error:maximum allowed nodes" },
+    { "s", " + \"a\"", 2000, NULL, "len:2005" },
+    { "nilv", " ?? nilv", 3000, " ?? 7", "int:7" },
+    { "n", " ?? 1", 3000, NULL, "int:10" },
+    { "nilv?.a", ".a", 3000, NULL, "nil" },
+    { "nilv", "?.a", 3000, NULL, "nil" },
+    { "nilv", "?.[@]", 3000, NULL, "nil" },
+    { "m", ".a", 3000, NULL, "error:cannot fetch a from int" },
+    { "anyv", "[0]", 3000, NULL, "error:cannot fetch 0 from int" },
+    { "arr", "[0:3]", 3000, "[2]", "int:3" },
+    { "evt.Meta", "?.source_ip", 1, NULL, "len:7" },
+};
+
+struct nest_case {
+    const char *open, *core, *close;
+    size_t depth;
+    const char *want;
+};
+
+static const struct nest_case nest_cases[] = {
+    { "n + (", "n", ")", 100, "int:1010" },
+    { "!", "true", "", 100, "true" },
+    { "-(", "n", ")", 100, "int:10" },
+    { "twice(", "1", ")", 40, "int:1099511627776" },
+    { "[", "1", "]", 100, "ok" },
+    { "{\"a\": ", "1", "}", 100, "ok" },
+    { "true ? ", "1", " : 0", 100, "int:1" },
+    { "false ? 0 : ", "1", "", 100, "int:1" },
+    { "arr[", "1", " - 1]", 63, "int:1" },
+    { "m[", "\"a\"", "] == 1 ? \"a\" : \"b\"", 40, "ok" },
+    { "any(arr, ", "true", ")", 60, "true" },
+    { "count(arr, ", "true", ") > 0", 10, "true" },
+};
+
+/* Past the limits: an error from the parser or the compiler. */
+static const struct nest_case too_deep_cases[] = {
+    { "all(arr, ", "true", ")", 100, "error:nested too deeply" },
+    { "n + (", "n", ")", 200, "error:nested" },
+    { "[", "1", "]", 200, "error:nested too deeply" },
+    { "twice(", "1", ")", 200, "error:nested too deeply" },
+    { "n + (", "n", ")", 3000, "error:nested" },
+    { "[", "1", "]", 3000, "error:nested" },
+    { "!", "true", "", 3000, "error:nested" },
+    { "twice(", "1", ")", 3000, "error:nested" },
+    { "true ? ", "1", " : 0", 3000, "error:nested" },
+    { "arr[", "1", " - 1]", 3000, "error:nested" },
+    { "", "1", " | twice()", 3000, "error:nested" },
+};
+
+struct deep_result {
+    int failures;
+    char first[512];
+};
+
+static void
+deep_fail(struct deep_result *res, const char *src, const char *want, const char *got)
+{
+    /* Printed here, asserted in the main thread: cmocka's failures longjmp. */
+    print_error("`%.60s...` (%zu bytes): want %s, got %s\n", src, strlen(src), want, got);
+    if (res->failures++ == 0)
+        snprintf(res->first, sizeof(res->first), "`%.60s...` (%zu bytes): want %s, got %s", src,
+                 strlen(src), want, got);
+}
+
+/* Compiles and runs src, compares with want (see above). */
+static void
+deep_check(struct fixture *fx, struct expr_vm *vm, const char *src, const char *want,
+           struct deep_result *res)
+{
+    struct expr_error err;
+    struct expr_value r;
+    char got[300];
+    struct expr_program *p = expr_compile(fx->env, src, strlen(src), EXPR_T_ANY, &err);
+    if (!p) {
+        snprintf(got, sizeof(got), "error:%s", err.message);
+    } else if (expr_eval(vm, p, fx->vars, &r, &err) < 0) {
+        snprintf(got, sizeof(got), "error:%s", err.message);
+    } else if (strcmp(want, "ok") == 0) {
+        snprintf(got, sizeof(got), "ok");
+    } else if (r.kind == EXPR_BOOL) {
+        snprintf(got, sizeof(got), "%s", r.u.b ? "true" : "false");
+    } else if (r.kind == EXPR_NIL) {
+        snprintf(got, sizeof(got), "nil");
+    } else if (r.kind == EXPR_INT) {
+        snprintf(got, sizeof(got), "int:%lld", (long long)r.u.i);
+    } else if (r.kind == EXPR_STRING) {
+        snprintf(got, sizeof(got), "len:%zu", r.u.s.len);
+    } else {
+        snprintf(got, sizeof(got), "kind %d", r.kind);
+    }
+    expr_program_free(p);
+    bool ok = strncmp(want, "error:", 6) == 0
+                  ? strncmp(got, "error:", 6) == 0 && strstr(got + 6, want + 6) != NULL
+                  : strcmp(got, want) == 0;
+    if (!ok)
+        deep_fail(res, src, want, got);
+}
+
+/* Appends s with every '@' replaced by index. */
+static void
+append_term(struct str *out, const char *s, size_t index)
+{
+    for (; *s; s++) {
+        if (*s == '@')
+            str_appendf(out, "%zu", index);
+        else
+            str_append_char(out, *s);
+    }
+}
+
+static void
+run_nest_cases(struct fixture *fx, struct expr_vm *vm, const struct nest_case *cases, size_t n,
+               struct deep_result *res)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct nest_case *tc = &cases[i];
+        struct str src = STR_INIT;
+        for (size_t k = 0; k < tc->depth; k++)
+            str_append_cstr(&src, tc->open);
+        str_append_cstr(&src, tc->core);
+        for (size_t k = 0; k < tc->depth; k++)
+            str_append_cstr(&src, tc->close);
+        deep_check(fx, vm, src.buf, tc->want, res);
+        str_free(&src);
+    }
+}
+
+struct deep_job {
+    bool too_deep; /* run too_deep_cases instead of long_cases and nest_cases */
+    struct deep_result res;
+};
+
+static void *
+deep_thread(void *arg)
+{
+    struct deep_job *job = arg;
+    struct deep_result *res = &job->res;
+    struct fixture fx;
+    struct expr_vm *vm = expr_vm_new();
+    if (fx_init(&fx) < 0 || !vm) {
+        deep_fail(res, "", "setup", "failure");
+        expr_vm_free(vm);
+        return NULL;
+    }
+    if (job->too_deep) {
+        run_nest_cases(&fx, vm, too_deep_cases, ARRAY_SIZE(too_deep_cases), res);
+        goto out;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(long_cases); i++) {
+        const struct long_case *tc = &long_cases[i];
+        struct str src = STR_INIT;
+        str_append_cstr(&src, tc->first);
+        for (size_t k = 0; k < tc->count; k++)
+            append_term(&src, tc->term, k);
+        if (tc->last)
+            str_append_cstr(&src, tc->last);
+        deep_check(&fx, vm, src.buf, tc->want, res);
+        str_free(&src);
+    }
+    run_nest_cases(&fx, vm, nest_cases, ARRAY_SIZE(nest_cases), res);
+out:
+    expr_vm_free(vm);
+    fx_fini(&fx);
+    return NULL;
+}
+
+/* Runs a job on a thread with the given stack size. */
+static void
+run_deep_job(struct deep_job *job, size_t stack)
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, stack), 0);
+    assert_int_equal(pthread_create(&th, &attr, deep_thread, job), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_attr_destroy(&attr);
+    if (job->res.failures)
+        fail_msg("%d failures; first: %s", job->res.failures, job->res.first);
+}
+
+static void
+test_compile_long_and_deep(void **state)
+{
+    (void)state;
+    /* Long chains and nesting up to the limit: the compiler fits in a 1 MiB stack. */
+    struct deep_job job = { .too_deep = false };
+    run_deep_job(&job, (size_t)1 << 20);
+    /*
+     * Past the limit the parser recurses to its own limit first; it needs
+     * more than 1 MiB under ASan, so this part runs on a default-size stack.
+     */
+    struct deep_job job2 = { .too_deep = true };
+    run_deep_job(&job2, (size_t)8 << 20);
+}
+
+/*
+ * A run of one short-circuit operator jumps straight to its end: the first
+ * true term of a long || chain does not hop through every later jump.
+ */
+static void
+test_compile_or_chain_jumps(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    assert_int_equal(fx_init(&fx), 0);
+    const char *src = "s == \"a\" || s == \"b\" || s == \"c\" || s == \"d\"";
+    struct expr_error err;
+    struct expr_program *p = expr_compile(fx.env, src, strlen(src), EXPR_T(EXPR_BOOL), &err);
+    assert_non_null(p);
+    char *d = dump_to_string(p);
+    /* Three JUMP_IF_TRUE, all to the final RETURN (instruction 18). */
+    int targets[8], ntargets = 0, end = -1;
+    for (const char *line = d; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        char op[32];
+        int idx, a;
+        if (sscanf(line, "%d %31s %d", &idx, op, &a) != 3)
+            continue;
+        if (strcmp(op, "JUMP_IF_TRUE") == 0 && ntargets < 8)
+            targets[ntargets++] = a;
+        if (strcmp(op, "RETURN") == 0)
+            end = idx;
+    }
+    assert_int_equal(end, 18);
+    assert_int_equal(ntargets, 3);
+    for (int i = 0; i < ntargets; i++)
+        assert_int_equal(targets[i], end);
+    free(d);
+    expr_program_free(p);
+    fx_fini(&fx);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile_errors),        cmocka_unit_test(test_compile_syntax_errors),
-        cmocka_unit_test(test_compile_typed_members), cmocka_unit_test(test_compile_folding),
-        cmocka_unit_test(test_compile_expect_bool),
+        cmocka_unit_test(test_compile_errors),         cmocka_unit_test(test_compile_syntax_errors),
+        cmocka_unit_test(test_compile_typed_members),  cmocka_unit_test(test_compile_folding),
+        cmocka_unit_test(test_compile_expect_bool),    cmocka_unit_test(test_compile_long_and_deep),
+        cmocka_unit_test(test_compile_or_chain_jumps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
