@@ -482,8 +482,9 @@ gotime_format_string(struct gotime t, char *buf, size_t size)
     n = gotime_put_zone(b, n, t.offset_s, false);
     b[n++] = ' ';
     if (t.offset_s == 0) {
-        memcpy(b + n, "UTC", 3);
-        n += 3;
+        b[n++] = 'U';
+        b[n++] = 'T';
+        b[n++] = 'C';
     } else {
         /* A fixed zone without a name prints its offset again, as "-0700". */
         n = gotime_put_zone(b, n, t.offset_s, false);

@@ -12,9 +12,10 @@
 #include "common.h"
 
 #define GOTIME_DURATION_STR_MAX 40
-#define GOTIME_RFC3339_MAX 48
+#define GOTIME_RFC3339_MAX      48
 
-/* Go's time.ParseDuration: "300ms", "-1.5h", "2h45m", units ns us µs ms s m h. 0 or -EINVAL/-ERANGE. */
+/* Go's time.ParseDuration: "300ms", "-1.5h", "2h45m", units ns us µs ms s m h.
+ * Returns 0 or -EINVAL/-ERANGE. */
 int gotime_parse_duration(const char *s, size_t len, int64_t *ret_ns);
 /* Like gotime_parse_duration but also accepts a "d" (24h) unit, as CrowdSec's profiles do. */
 int gotime_parse_duration_days(const char *s, size_t len, int64_t *ret_ns);
@@ -44,7 +45,8 @@ struct gotime_fields {
     int yearday; /* 1..366 */
 };
 void gotime_fields(struct gotime t, struct gotime_fields *ret);
-/* Inverse of gotime_fields for a date-time at the given offset; normalises out-of-range fields like Go's time.Date. */
+/* Inverse of gotime_fields for a date-time at the given offset; normalises out-of-range fields
+ * like Go's time.Date. */
 struct gotime gotime_from_fields(int year, int month, int day, int hour, int minute, int second,
                                  int nanosecond, int32_t offset_s);
 

@@ -249,8 +249,8 @@ hashmap_put(struct hashmap *m, const void *key, size_t keylen, void *value)
     if (keylen)
         memcpy(k, key, keylen);
     k[keylen] = '\0';
-    hashmap_place(m->slots, m->cap,
-                  (struct hashmap_slot){ .key = k, .keylen = keylen, .hash = h, .value = value });
+    struct hashmap_slot e = { .key = k, .keylen = keylen, .hash = h, .value = value };
+    hashmap_place(m->slots, m->cap, e);
     m->len++;
     return 0;
 }

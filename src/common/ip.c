@@ -216,7 +216,7 @@ ip_mask(const struct ip_addr *ip, int prefix, struct ip_range *ret)
     int maxbits = ip->family == IP_V4 ? 32 : 128;
     if (prefix < 0 || prefix > maxbits)
         return -EINVAL;
-    struct ip_range r;
+    struct ip_range r = { 0 };
     int bits = ip->family == IP_V4 ? prefix + 96 : prefix;
     ip_apply_prefix(ip->bytes, bits, r.start.bytes, r.end.bytes);
     r.start.family = r.end.family = ip->family;

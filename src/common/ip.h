@@ -13,7 +13,7 @@
 enum ip_family { IP_V4 = 4, IP_V6 = 6 };
 
 struct ip_addr {
-    uint8_t family; /* enum ip_family */
+    uint8_t family;    /* enum ip_family */
     uint8_t bytes[16]; /* network order; v4 in bytes[12..15] with ::ffff: prefix */
 };
 

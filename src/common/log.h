@@ -9,7 +9,13 @@
 
 #include "common.h"
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG, LOG_LEVEL_TRACE };
+enum log_level {
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL_WARN,
+    LOG_LEVEL_INFO,
+    LOG_LEVEL_DEBUG,
+    LOG_LEVEL_TRACE
+};
 enum log_target { LOG_TARGET_STDERR, LOG_TARGET_SYSLOG };
 
 /* Set the minimum level and where lines go; ident names the program in syslog. */
@@ -24,8 +30,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF_LIKE(2, 
 _Noreturn void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
 #endif

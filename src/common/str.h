@@ -22,7 +22,7 @@ struct str {
 };
 
 #define STRV(lit) ((struct strv){ .ptr = (lit), .len = sizeof(lit) - 1 })
-#define STR_INIT ((struct str){ 0 })
+#define STR_INIT  ((struct str){ 0 })
 
 struct strv strv_from_cstr(const char *s);
 bool strv_eq(struct strv a, struct strv b);

@@ -3118,7 +3118,7 @@ merge_sort(struct expr_vm *vm, struct expr_value *v, struct expr_value *tmp, siz
         return -1;
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
-        bool lt;
+        bool lt = false;
         /* take the right one first only when it sorts strictly before the left one */
         if (desc ? less(vm, &v[i], &v[j], &lt) < 0 : less(vm, &v[j], &v[i], &lt) < 0)
             return -1;
@@ -3200,7 +3200,13 @@ bit2(struct expr_vm *vm, const char *name, enum bit_op op, const struct expr_val
     case BIT_XOR: *ret = expr_int(x ^ y); break;
     case BIT_NAND: *ret = expr_int(x & ~y); break;
     case BIT_SHL: *ret = expr_int(y >= 64 ? 0 : (int64_t)(ux << y)); break;
-    case BIT_SHR: *ret = expr_int(y >= 64 ? (x < 0 ? -1 : 0) : x >> y); break;
+    /* Go's >> on a signed int is arithmetic; C leaves x >> y implementation-defined for x < 0,
+     * so shift the complement (non-negative) and complement back. */
+    case BIT_SHR:
+        *ret = expr_int(y >= 64 ? (x < 0 ? -1 : 0)
+                        : x < 0 ? ~(int64_t)(~ux >> y)
+                                : (int64_t)(ux >> y));
+        break;
     case BIT_USHR: *ret = expr_int(y >= 64 ? 0 : (int64_t)(ux >> y)); break;
     }
     return 0;

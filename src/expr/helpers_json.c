@@ -515,7 +515,7 @@ arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *
 
 #define S_ARG(i, p, n)                                                                             \
     do {                                                                                           \
-        if (arg_str(vm, &args[i], &p, &n) != 0)                                                    \
+        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
             return -1;                                                                             \
     } while (0)
 
@@ -665,7 +665,7 @@ h_json_extract_unescape(struct expr_vm *vm, const struct expr_value *args, size_
 {
     const char *js, *p;
     size_t jn, n;
-    struct jp_key *keys;
+    struct jp_key *keys = NULL;
     enum jp_type t;
 
     S_ARG(0, js, jn);
@@ -702,7 +702,7 @@ extract_typed(struct expr_vm *vm, const struct expr_value *args, enum jp_type wa
 {
     const char *js, *path, *p;
     size_t jn, pn, n;
-    struct jp_key *keys;
+    struct jp_key *keys = NULL;
     enum jp_type t;
 
     S_ARG(0, js, jn);

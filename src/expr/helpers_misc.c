@@ -80,14 +80,17 @@ arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *
 
 #define S_ARG(i, p, n)                                                                             \
     do {                                                                                           \
-        if (arg_str(vm, &args[i], &p, &n) != 0)                                                    \
+        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
             return -1;                                                                             \
     } while (0)
 
 static int
 oom(struct expr_vm *vm)
 {
-    return expr_vm_error(vm, "out of memory");
+    /* expr_vm_error returns -1, but from another file: spelling it out lets the static
+     * analyser see that callers' out-parameters are never read after a failure. */
+    expr_vm_error(vm, "out of memory");
+    return -1;
 }
 
 /* ------------------------------------------------------------------ time */
@@ -225,8 +228,12 @@ times_of(struct expr_vm *vm, const struct expr_value *v, const char *fn, const c
                (v->kind == EXPR_OBJECT && v->u.o.cls != NULL && !v->u.o.cls->is_map &&
                 v->u.o.cls->at != NULL && v->u.o.cls->len != NULL);
 
-    if (!seq)
-        return expr_vm_error(vm, "%s expects a slice of times", fn);
+    /* Failures return a literal -1 (what expr_vm_error returns) so that the static analyser,
+     * which cannot see into vm.c, knows *ret and *ret_n are only read after success. */
+    if (!seq) {
+        expr_vm_error(vm, "%s expects a slice of times", fn);
+        return -1;
+    }
     int64_t n = expr_value_len(v);
     int64_t *t = expr_vm_alloc(vm, (size_t)MAX(n, 1) * sizeof(*t));
     if (t == NULL)
@@ -235,12 +242,16 @@ times_of(struct expr_vm *vm, const struct expr_value *v, const char *fn, const c
         struct expr_value item;
         if (expr_value_at(vm, v, (size_t)i, &item) != 0)
             return -1;
-        if (item.kind != EXPR_TIME)
-            return expr_vm_error(vm, "element at index %lld is not a time.Time", (long long)i);
+        if (item.kind != EXPR_TIME) {
+            expr_vm_error(vm, "element at index %lld is not a time.Time", (long long)i);
+            return -1;
+        }
         t[i] = item.u.t.unix_ns;
     }
-    if (n < 2)
-        return expr_vm_error(vm, "need at least two times to calculate %s", need);
+    if (n < 2) {
+        expr_vm_error(vm, "need at least two times to calculate %s", need);
+        return -1;
+    }
     qsort(t, (size_t)n, sizeof(*t), cmp_i64);
     *ret = t;
     *ret_n = (size_t)n;
@@ -527,8 +538,8 @@ go_parse_query(struct expr_vm *vm, struct expr_map *m, const char *q, size_t n)
         size_t keyl = eq != NULL ? (size_t)(eq - seg) : kl;
         const char *val = eq != NULL ? eq + 1 : seg + kl;
         size_t vall = eq != NULL ? kl - keyl - 1 : 0;
-        const char *k, *v;
-        size_t kn, vn;
+        const char *k = NULL, *v = NULL;
+        size_t kn = 0, vn = 0;
         int rc = url_unescape(vm, seg, keyl, ENC_QUERY, &k, &kn);
         if (rc == -2)
             return -1;
@@ -834,7 +845,7 @@ h_extract_query_param(struct expr_vm *vm, const struct expr_value *args, size_t 
 {
     const char *s, *name;
     size_t n, nn;
-    struct expr_map *m;
+    struct expr_map *m = NULL;
 
     S_ARG(0, s, n);
     S_ARG(1, name, nn);

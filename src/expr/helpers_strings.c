@@ -707,7 +707,7 @@ float_shortest(double f, char *digits, int *nd, int *dp)
                 k--;
             digits[k] = '\0';
             *nd = k;
-            *dp = atoi(e + 1) + 1;
+            *dp = (int)strtol(e + 1, NULL, 10) + 1;
             return;
         }
     }
@@ -1242,7 +1242,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
 
 #define S_ARG(i, p, n)                                                                             \
     do {                                                                                           \
-        if (arg_str(vm, &args[i], &p, &n) != 0)                                                    \
+        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
             return -1;                                                                             \
     } while (0)
 

@@ -262,7 +262,7 @@ float_digits(double f, char digits[24], int *dp)
     for (; *p && *p != 'e'; p++)
         if (*p >= '0' && *p <= '9' && nd < 23)
             digits[nd++] = *p;
-    int exp = *p == 'e' ? atoi(p + 1) : 0;
+    int exp = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
     digits[nd] = '\0';
@@ -422,7 +422,7 @@ materialize(struct expr_vm *vm, const struct expr_value *v, struct expr_value *r
         if (!a)
             return expr_vm_error(vm, "out of memory");
         for (size_t i = 0; i < n; i++) {
-            struct expr_value x;
+            struct expr_value x = { 0 };
             if (materialize(vm, &v->u.a->items[i], &x, depth + 1) < 0)
                 return -1;
             a->items[a->len++] = x;
@@ -437,7 +437,7 @@ materialize(struct expr_vm *vm, const struct expr_value *v, struct expr_value *r
             return expr_vm_error(vm, "out of memory");
         for (size_t i = 0; i < n; i++) {
             const struct expr_map_entry *e = &v->u.m->entries[i];
-            struct expr_value x;
+            struct expr_value x = { 0 };
             if (materialize(vm, &e->value, &x, depth + 1) < 0)
                 return -1;
             if (expr_map_set(vm, m, e->key, e->keylen, x) < 0)
@@ -455,7 +455,7 @@ materialize(struct expr_vm *vm, const struct expr_value *v, struct expr_value *r
             if (!m)
                 return expr_vm_error(vm, "out of memory");
             for (size_t i = 0; i < n; i++) {
-                struct expr_value k, x, y;
+                struct expr_value k = { 0 }, x = { 0 }, y = { 0 };
                 if (cls->at(obj, vm, i, &k) < 0 || cls->index(obj, vm, &k, &x) < 0)
                     return -1;
                 if (k.kind != EXPR_STRING)
@@ -474,7 +474,7 @@ materialize(struct expr_vm *vm, const struct expr_value *v, struct expr_value *r
             if (!a)
                 return expr_vm_error(vm, "out of memory");
             for (size_t i = 0; i < n; i++) {
-                struct expr_value x, y;
+                struct expr_value x = { 0 }, y = { 0 };
                 if (cls->at(obj, vm, i, &x) < 0 || materialize(vm, &x, &y, depth + 1) < 0)
                     return -1;
                 a->items[a->len++] = y;
@@ -488,7 +488,7 @@ materialize(struct expr_vm *vm, const struct expr_value *v, struct expr_value *r
                 return expr_vm_error(vm, "out of memory");
             for (size_t i = 0; i < cls->nfields; i++) {
                 const struct expr_field *f = &cls->fields[i];
-                struct expr_value x, y;
+                struct expr_value x = { 0 }, y = { 0 };
                 if (f->get(obj, vm, &x) < 0 || materialize(vm, &x, &y, depth + 1) < 0)
                     return -1;
                 if (expr_map_set(vm, m, f->name, strlen(f->name), y) < 0)
@@ -595,7 +595,7 @@ format_go_object(struct expr_vm *vm, const struct expr_value *v, struct str *out
             return err ? err : str_append_char(out, '}');
         }
     }
-    if (vm && class_is_slice(cls)) {
+    if (vm && cls && class_is_slice(cls)) {
         size_t n = cls->len(obj);
         int err = str_append_char(out, '[');
         for (size_t i = 0; !err && i < n; i++) {
@@ -685,7 +685,9 @@ json_quote(const char *s, size_t len, struct str *out)
             case '\b': esc[1] = 'b'; break;
             case '\f': esc[1] = 'f'; break;
             default:
-                memcpy(esc + 1, "u00", 3);
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
                 esc[4] = json_hex[b >> 4];
                 esc[5] = json_hex[b & 0xF];
                 n = 6;
@@ -913,7 +915,7 @@ from_jansson(struct expr_vm *vm, json_t *js, struct expr_value *ret)
         json_object_foreach(js, key, val)
         {
             size_t klen = strlen(key);
-            struct expr_value k = expr_vm_str(vm, key, klen), x;
+            struct expr_value k = expr_vm_str(vm, key, klen), x = { 0 };
             if (k.kind != EXPR_STRING)
                 return expr_vm_error(vm, "out of memory");
             if (from_jansson(vm, val, &x) < 0)

@@ -37,19 +37,25 @@ exprenv_slice_index(struct expr_vm *vm, const struct expr_value *key, size_t len
 {
     int64_t i;
 
-    if (key->kind == EXPR_INT)
+    /* expr_vm_error returns -1, but from another file: returning -1 here lets the static
+     * analyser see that callers never read *ret after a failure. */
+    if (key->kind == EXPR_INT) {
         i = key->u.i;
-    else if (key->kind == EXPR_FLOAT)
+    } else if (key->kind == EXPR_FLOAT) {
         i = (int64_t)key->u.f;
-    else
-        return expr_vm_error(vm, "invalid operation: cannot index slice with %s",
-                             expr_kind_name(key->kind));
+    } else {
+        expr_vm_error(vm, "invalid operation: cannot index slice with %s",
+                      expr_kind_name(key->kind));
+        return -1;
+    }
     int64_t n = (int64_t)len;
     if (i < 0)
         i += n;
-    if (i < 0 || i >= n)
-        return expr_vm_error(vm, "index out of range: %lld (array length is %lld)",
-                             (long long)(key->kind == EXPR_INT ? key->u.i : i), (long long)n);
+    if (i < 0 || i >= n) {
+        expr_vm_error(vm, "index out of range: %lld (array length is %lld)",
+                      (long long)(key->kind == EXPR_INT ? key->u.i : i), (long long)n);
+        return -1;
+    }
     *ret = (size_t)i;
     return 0;
 }
