@@ -217,7 +217,9 @@ func helperOptions() []expr.Option {
 		f("Replace", func(p ...any) (any, error) {
 			return strings.Replace(p[0].(string), p[1].(string), p[2].(string), p[3].(int)), nil
 		}, new(func(string, string, string, int) string)),
-		f("ReplaceAll", func(p ...any) (any, error) { return strings.ReplaceAll(p[0].(string), p[1].(string), p[2].(string)), nil }, new(func(string, string, string) string)),
+		f("ReplaceAll", func(p ...any) (any, error) {
+			return strings.ReplaceAll(p[0].(string), p[1].(string), p[2].(string)), nil
+		}, new(func(string, string, string) string)),
 		f("Trim", str2(func(a, b string) any { return strings.Trim(a, b) }), new(func(string, string) string)),
 		f("TrimLeft", str2(func(a, b string) any { return strings.TrimLeft(a, b) }), new(func(string, string) string)),
 		f("TrimRight", str2(func(a, b string) any { return strings.TrimRight(a, b) }), new(func(string, string) string)),

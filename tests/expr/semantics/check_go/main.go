@@ -173,7 +173,7 @@ func run(c *testCase) (out any, phase string, msg string) {
 	if err != nil {
 		return nil, "compile", err.Error()
 	}
-	out, err := expr.Run(prog, env)
+	out, err = expr.Run(prog, env)
 	if err != nil {
 		return nil, "run", err.Error()
 	}
