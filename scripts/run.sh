@@ -21,7 +21,7 @@ cat >"$state/event.json" <<'JSON'
 JSON
 
 run() {
-    echo "== phalanx expr --context $1 '$2'"
+    echo "== phalanx expr --context $1 \"$2\""
     "$phalanx" expr --context "$1" --env "$state/event.json" "$2"
 }
 run parser "evt.Parsed.program in ['sshd-session', 'sshd']"
