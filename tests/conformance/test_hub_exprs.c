@@ -389,15 +389,24 @@ free_outcome(void *p)
     free(p);
 }
 
-/* The hub directory: $HUB, else $PHALANX_SOURCE_ROOT/../shared/hub. */
+/*
+ * The hub directory: $HUB, else $PHALANX_SOURCE_ROOT/../shared/hub. A relative
+ * $HUB that does not exist from the current directory is taken relative to
+ * the source root: `make test HUB=../shared/hub` means the source tree's
+ * sibling, while meson runs the test from the build directory.
+ */
 static int
 hub_path(char *buf, size_t size)
 {
     const char *hub = getenv("HUB");
     const char *root = getenv("PHALANX_SOURCE_ROOT");
+    struct stat st;
 
-    if (hub != NULL && *hub != '\0')
+    if (hub != NULL && *hub != '\0') {
+        if (hub[0] != '/' && stat(hub, &st) < 0 && root != NULL && *root != '\0')
+            return snprintf(buf, size, "%s/%s", root, hub) < (int)size ? 0 : -1;
         return snprintf(buf, size, "%s", hub) < (int)size ? 0 : -1;
+    }
     if (root != NULL && *root != '\0')
         return snprintf(buf, size, "%s/../shared/hub", root) < (int)size ? 0 : -1;
     return -1;

@@ -12,6 +12,9 @@
  *
  * Helpers with outside effects (HTTP, DNS, CTI, logging) are compiled but not
  * evaluated: a fuzzer must not talk to the network.
+ *
+ * FUZZ_EXPR_TRACE=1 prints what happened to each input on stderr (compile
+ * error, run-time error or the result), to see what a corpus file exercises.
  */
 #include "common/common.h"
 #include "common/str.h"
@@ -28,6 +31,7 @@ struct fuzz_state {
     struct event *evt;
     FILE *devnull;
     bool ready;
+    bool trace;
 };
 
 static struct fuzz_state state;
@@ -94,6 +98,7 @@ setup(void)
     if (state.ready)
         return 0;
     expr_set_clock(fixed_clock);
+    state.trace = getenv("FUZZ_EXPR_TRACE") != NULL;
     state.plain = exprenv_new(EXPRENV_PLAIN);
     state.parser = exprenv_new(EXPRENV_PARSER);
     state.vm = expr_vm_new();
@@ -121,28 +126,47 @@ has_outside_effects(const char *src, size_t len)
     return false;
 }
 
+/*
+ * Compiles src in env; if it compiles and evaluate is set, runs it once: a
+ * boolean program through expr_eval_bool() (the filter path), any other
+ * through expr_eval() with the result formatted with %v and as JSON (indented
+ * or not, so both encoders get exercised across contexts).
+ */
 static void
-run_one(struct expr_env *env, const char *src, size_t len, struct expr_type expect,
-        const struct expr_value *vars, bool evaluate)
+run_one(const char *name, struct expr_env *env, const char *src, size_t len,
+        struct expr_type expect, const struct expr_value *vars, bool evaluate, bool indent)
 {
     struct expr_error err;
     struct expr_program *p = expr_compile(env, src, len, expect, &err);
     struct expr_value ret;
     struct str out = STR_INIT;
+    int rc;
 
-    if (p == NULL)
+    if (p == NULL) {
+        if (state.trace)
+            fprintf(stderr, "  %s: compile error: %s\n", name, err.message);
         return;
+    }
     (void)expr_program_type(p);
     expr_program_dump(p, state.devnull);
-    if (evaluate && expr_eval(state.vm, p, vars, &ret, &err) == 0) {
+    if (!evaluate) {
+        if (state.trace)
+            fprintf(stderr, "  %s: compiled, not evaluated (outside effects)\n", name);
+    } else if (expect.kind == EXPR_BOOL) {
+        rc = expr_eval_bool(state.vm, p, vars, &err);
+        if (state.trace)
+            fprintf(stderr, "  %s: %d%s%s\n", name, rc, rc < 0 ? " " : "",
+                    rc < 0 ? err.message : "");
+    } else if (expr_eval(state.vm, p, vars, &ret, &err) < 0) {
+        if (state.trace)
+            fprintf(stderr, "  %s: run-time error: %s\n", name, err.message);
+    } else {
         (void)expr_value_format_go(state.vm, &ret, &out);
+        if (state.trace)
+            fprintf(stderr, "  %s: %.200s\n", name, out.buf ? out.buf : "");
         str_clear(&out);
-        (void)expr_value_to_json(state.vm, &ret, false, &out);
-        str_clear(&out);
-        (void)expr_value_to_json(state.vm, &ret, true, &out);
+        (void)expr_value_to_json(state.vm, &ret, indent, &out);
     }
-    if (evaluate)
-        (void)expr_eval_bool(state.vm, p, vars, &err);
     str_free(&out);
     expr_program_free(p);
 }
@@ -158,8 +182,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     bool evaluate = !has_outside_effects(src, size);
     evt_vars[EXPRENV_SLOT_EVT] = exprenv_event_value(state.evt);
-    run_one(state.plain, src, size, EXPR_T_ANY, no_vars, evaluate);
-    run_one(state.parser, src, size, EXPR_T_ANY, evt_vars, evaluate);
-    run_one(state.parser, src, size, EXPR_T(EXPR_BOOL), evt_vars, evaluate);
+    run_one("plain", state.plain, src, size, EXPR_T_ANY, no_vars, evaluate, false);
+    run_one("parser", state.parser, src, size, EXPR_T_ANY, evt_vars, evaluate, true);
+    run_one("parser/bool", state.parser, src, size, EXPR_T(EXPR_BOOL), evt_vars, evaluate, false);
     return 0;
 }

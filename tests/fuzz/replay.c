@@ -109,6 +109,9 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: %s CORPUS_DIR...\n", argv[0]);
         return 2;
     }
+    bool trace = getenv("FUZZ_EXPR_TRACE") != NULL; /* the harness then says what each input did */
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
     install_reporters();
     for (int d = 1; d < argc; d++) {
         struct dirent **names = NULL;
@@ -137,6 +140,8 @@ main(int argc, char **argv)
                 }
                 current_len = strlen(path);
                 memcpy(current, path, current_len + 1);
+                if (trace)
+                    fprintf(stderr, "%s\n", path);
                 alarm(INPUT_TIMEOUT);
                 LLVMFuzzerTestOneInput(buf, len);
                 alarm(0);

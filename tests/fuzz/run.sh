@@ -22,7 +22,7 @@ for target in expr; do
     # First dir = where new inputs go; the committed corpus is only read.
     if ! ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
         "$bin" "$work" "$here/corpus/$target" \
-        -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$secs" -max_len=4096 -timeout=30 -rss_limit_mb=2048 \
         -artifact_prefix="$arts/$target-" -print_final_stats=1 2>"$build/fuzz-$target.log"; then
         status=1
         echo "fuzz_$target: FAILED, see $build/fuzz-$target.log and $arts/" >&2
