@@ -34,10 +34,10 @@ enum ast_kind {
     AST_BINARY,      /* left op right */
     AST_CONDITIONAL, /* cond ? left : right */
     AST_ARRAY,       /* [args] */
-    AST_MAP,         /* {keys[i]: args[i]} ; keys are AST nodes (strings/idents become AST_STRING) */
-    AST_CLOSURE,     /* { left }: predicate body; evaluated per element with # bound */
-    AST_LET,         /* let name = cond; left   (left is the rest of the program) */
-    AST_SEQUENCE,    /* args[0]; args[1]; ... value of the last */
+    AST_MAP,      /* {keys[i]: args[i]} ; keys are AST nodes (strings/idents become AST_STRING) */
+    AST_CLOSURE,  /* { left }: predicate body; evaluated per element with # bound */
+    AST_LET,      /* let name = cond; left   (left is the rest of the program) */
+    AST_SEQUENCE, /* args[0]; args[1]; ... value of the last */
 };
 
 enum ast_op {
@@ -71,8 +71,8 @@ enum ast_op {
 };
 
 struct ast_node {
-    uint8_t kind; /* enum ast_kind */
-    uint8_t op;   /* enum ast_op for UNARY/BINARY */
+    uint8_t kind;  /* enum ast_kind */
+    uint8_t op;    /* enum ast_op for UNARY/BINARY */
     bool optional; /* ?. / ?.[ on MEMBER, INDEX, METHOD */
     /*
      * chain: this MEMBER/INDEX/METHOD is the outermost node of an optional
@@ -92,8 +92,8 @@ struct ast_node {
     struct ast_node *left, *right; /* operands; MEMBER/INDEX/SLICE/METHOD object is left */
     struct ast_node *cond;         /* CONDITIONAL condition, LET value */
     struct ast_node *from, *to;    /* SLICE bounds (NULL = open) */
-    struct ast_node **args;        /* CALL/METHOD arguments, ARRAY items, MAP values, SEQUENCE items */
-    struct ast_node **keys;        /* MAP keys */
+    struct ast_node **args; /* CALL/METHOD arguments, ARRAY items, MAP values, SEQUENCE items */
+    struct ast_node **keys; /* MAP keys */
     size_t nargs;
 };
 
@@ -109,7 +109,8 @@ struct parse_error {
  * findLast findLastIndex count sum groupBy sortBy reduce) so that their second
  * argument is wrapped in AST_CLOSURE whether or not it was written in braces.
  */
-struct ast_node *ast_parse(struct arena *arena, const char *src, size_t len, struct parse_error *err);
+struct ast_node *ast_parse(struct arena *arena, const char *src, size_t len,
+                           struct parse_error *err);
 
 /* Prints the tree as an S-expression, for tests: (== (. evt Meta) "x"). */
 void ast_dump(const struct ast_node *n, FILE *out);

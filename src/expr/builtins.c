@@ -898,7 +898,7 @@ days_in(int month, int year)
  */
 static int
 time_parse(struct expr_vm *vm, const char *layout, size_t llen, const char *value, size_t vlen,
-           struct gotime *ret)
+           const struct expr_tz *loc, struct gotime *ret)
 {
     const char *l = layout;
     size_t ln = llen;
@@ -1238,6 +1238,23 @@ time_parse(struct expr_vm *vm, const char *layout, size_t llen, const char *valu
         /* An unknown abbreviation keeps the wall clock as UTC and records the offset. */
         off = name_offset;
     }
+    if (loc && !utc && !have_offset && !have_name) {
+        /*
+         * ParseInLocation: the wall clock is in loc. Its offset is looked up at
+         * the wall clock read as UTC, then again at the instant that gives
+         * (Go's Date() does the same around zone transitions).
+         */
+        struct gotime w = gotime_from_fields(year, month, day, hour, min, sec, nsec, 0);
+        int64_t ws = w.unix_ns / 1000000000 - (w.unix_ns % 1000000000 < 0 ? 1 : 0);
+        int32_t o = expr_tz_offset(loc, ws);
+        if (o != 0)
+            o = expr_tz_offset(loc, ws - o);
+        /* In a spring-forward gap the instant then shows at the zone's later offset. */
+        struct gotime t = gotime_from_fields(year, month, day, hour, min, sec, nsec, o);
+        t.offset_s = expr_tz_offset(loc, ws - o);
+        *ret = t;
+        return 0;
+    }
     struct gotime t = gotime_from_fields(year, month, day, hour, min, sec, nsec, shift ? off : 0);
     t.offset_s = off;
     *ret = t;
@@ -1342,6 +1359,20 @@ time_utc(const void *obj, struct expr_vm *vm, const struct expr_value *args, siz
 {
     struct gotime t = obj_time(obj);
     t.offset_s = 0;
+    *ret = expr_time(t);
+    return 0;
+}
+
+/* In(loc): the same instant shown at loc's offset for it; Go panics on a nil location. */
+static int
+time_in(const void *obj, struct expr_vm *vm, const struct expr_value *args, size_t nargs,
+        struct expr_value *ret)
+{
+    if (args[0].kind != EXPR_OBJECT || args[0].u.o.cls != &expr_location_class)
+        return expr_vm_error(vm, "time: missing Location in call to Time.In");
+    struct gotime t = obj_time(obj);
+    int64_t s = t.unix_ns / 1000000000 - (t.unix_ns % 1000000000 < 0 ? 1 : 0);
+    t.offset_s = expr_tz_offset(args[0].u.o.ptr, s);
     *ret = expr_time(t);
     return 0;
 }
@@ -1489,6 +1520,7 @@ static const struct expr_method time_methods[] = {
     { "Equal", 1, 1, EXPR_T(EXPR_BOOL), time_equal },
     { "Format", 1, 1, EXPR_T(EXPR_STRING), time_format_m },
     { "Hour", 0, 0, EXPR_T(EXPR_INT), time_hour },
+    { "In", 1, 1, EXPR_T(EXPR_TIME), time_in },
     { "Local", 0, 0, EXPR_T(EXPR_TIME), time_utc },
     { "Minute", 0, 0, EXPR_T(EXPR_INT), time_minute },
     { "Month", 0, 0, EXPR_T_OBJ(&expr_month_class), time_month },
@@ -2754,6 +2786,17 @@ b_duration(struct expr_vm *vm, const struct expr_value *args, size_t nargs, stru
 }
 
 static int
+b_timezone(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
+{
+    struct strv name;
+    const struct expr_tz *tz;
+    if (arg_str(vm, &args[0], &name) < 0 || expr_tz_load(vm, name.ptr, name.len, &tz) < 0)
+        return -1;
+    *ret = expr_object(&expr_location_class, tz);
+    return 0;
+}
+
+static int
 b_date(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     static const char *const layouts[] = {
@@ -2767,6 +2810,13 @@ b_date(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
     };
     struct strv s, layout;
     struct gotime t;
+    const struct expr_tz *loc = NULL;
+    /* date(timezone(...), value[, layout]) parses in that location. */
+    if (nargs >= 2 && args[0].kind == EXPR_OBJECT && args[0].u.o.cls == &expr_location_class) {
+        loc = args[0].u.o.ptr;
+        args++;
+        nargs--;
+    }
     if (arg_str(vm, &args[0], &s) < 0)
         return -1;
     if (nargs >= 2) {
@@ -2774,19 +2824,16 @@ b_date(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
             return -1;
         if (nargs == 3) {
             struct strv tz;
-            if (arg_str(vm, &args[2], &tz) < 0)
+            if (arg_str(vm, &args[2], &tz) < 0 || expr_tz_load(vm, tz.ptr, tz.len, &loc) < 0)
                 return -1;
-            /* Only the zones that need no tz database: UTC (also "" and "Local" here). */
-            if (!(tz.len == 0 || strv_eq_cstr(tz, "UTC") || strv_eq_cstr(tz, "Local")))
-                return expr_vm_error(vm, "unknown time zone %.*s", (int)MIN(tz.len, 100), tz.ptr);
         }
-        if (time_parse(vm, layout.ptr, layout.len, s.ptr, s.len, &t) < 0)
+        if (time_parse(vm, layout.ptr, layout.len, s.ptr, s.len, loc, &t) < 0)
             return -1;
         *ret = expr_time(t);
         return 0;
     }
     for (size_t i = 0; i < ARRAY_SIZE(layouts); i++) {
-        if (time_parse(NULL, layouts[i], strlen(layouts[i]), s.ptr, s.len, &t) == 0) {
+        if (time_parse(NULL, layouts[i], strlen(layouts[i]), s.ptr, s.len, loc, &t) == 0) {
             *ret = expr_time(t);
             return 0;
         }
@@ -3283,6 +3330,7 @@ const struct expr_func expr_builtins[] = {
     { "now", 0, 0, EXPR_T(EXPR_TIME), b_now },
     { "duration", 1, 1, EXPR_T(EXPR_DURATION), b_duration },
     { "date", 1, 3, EXPR_T(EXPR_TIME), b_date },
+    { "timezone", 1, 1, EXPR_T_OBJ(&expr_location_class), b_timezone },
     { "first", 1, 1, T_ANY, b_first },
     { "last", 1, 1, T_ANY, b_last },
     { "get", 2, 2, T_ANY, b_get },

@@ -478,8 +478,12 @@ cc_fold_binop(struct cc *c, const struct ast_node *n, const struct expr_value *a
     if (!n->right || !cc_fold(c, n->right, &b, depth + 1))
         return false;
     /* A mismatched == is a compile error (cc_binary_tail), not a folded false. */
-    if ((bc == BC_EQ || bc == BC_NE) && !types_comparable(EXPR_T(a->kind), EXPR_T(b.kind)))
-        return false;
+    if (bc == BC_EQ || bc == BC_NE) {
+        struct expr_type ta = EXPR_T(a->kind);
+        struct expr_type tb = EXPR_T(b.kind);
+        if (!types_comparable(ta, tb))
+            return false;
+    }
     struct expr_vm *vm = cc_fold_vm(c);
     if (!vm)
         return false;
@@ -1107,6 +1111,11 @@ cc_chain(struct cc *c, const struct ast_node *n, struct expr_type *ret)
             goto out;
     }
     i = c->nspine - base;
+    /* cc_node() only sends chain nodes here, so the spine holds at least n itself. */
+    if (i == 0) {
+        cc_error(c, n, "unexpected node kind %d in a member chain", n->kind);
+        goto out;
+    }
     int slot = env_var_slot(c, c->spine[base + i - 1], &t);
     if (slot >= 0) {
         cc_emit(c, c->spine[base + i - 1], BC_LOAD_VAR, slot, 0);
@@ -1160,6 +1169,22 @@ cc_closure_value(struct cc *c, const struct ast_node *n)
     GROW(c, p->closures, p->nclosures, p->closurecap, n);
     p->closures[p->nclosures] = (struct bc_closure){ .prog = p, .entry = entry, .scope = base };
     cc_emit(c, n, BC_CLOSURE, (int32_t)p->nclosures++, 0);
+    return 0;
+}
+
+/* Compiles the arguments, keeping the static types of the first cap of them. */
+static int
+cc_args_typed(struct cc *c, const struct ast_node *n, struct expr_type *types, size_t cap)
+{
+    for (size_t i = 0; i < n->nargs; i++) {
+        struct expr_type t = EXPR_T_ANY;
+        int rc = n->args[i]->kind == AST_CLOSURE ? cc_closure_value(c, n->args[i])
+                                                 : cc_node(c, n->args[i], &t);
+        if (rc < 0)
+            return -1;
+        if (i < cap)
+            types[i] = t;
+    }
     return 0;
 }
 
@@ -1393,6 +1418,164 @@ cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type 
     return c->failed ? -1 : 0;
 }
 
+/* --- compile-time argument checks (expr-lang's checker) ------------------- */
+
+#define CC_SIG_ARGS 16
+
+/* Whether a value of static type t (argument node a) may be passed as Go type `in`. */
+static bool
+sig_assignable(const char *in, size_t inlen, struct expr_type t, const struct ast_node *a)
+{
+    if (!type_known(t) || (inlen == 3 && memcmp(in, "any", 3) == 0))
+        return true;
+    if (t.kind == EXPR_NIL)
+        return in[0] == '*';
+    if (in[0] == '*')
+        return false;
+    if (inlen == 6 && memcmp(in, "string", 6) == 0)
+        return t.kind == EXPR_STRING;
+    if (inlen == 3 && memcmp(in, "int", 3) == 0)
+        return t.kind == EXPR_INT;
+    if (inlen == 7 && memcmp(in, "float64", 7) == 0)
+        return t.kind == EXPR_FLOAT || t.kind == EXPR_INT; /* integers are converted */
+    if (inlen == 4 && memcmp(in, "bool", 4) == 0)
+        return t.kind == EXPR_BOOL;
+    if (inlen == 8 && memcmp(in, "[]string", 8) == 0) {
+        /*
+         * Only what is surely not a []string is refused: an array literal is
+         * []interface{}; an array of unknown elements may be a host []string.
+         */
+        if (t.kind == EXPR_OBJECT)
+            return t.cls && t.cls->at && !t.cls->is_map;
+        if (t.kind != EXPR_ARRAY)
+            return false;
+        if (a->kind == AST_ARRAY)
+            return false;
+        return !t.elem || !type_known(*t.elem) || t.elem->kind == EXPR_STRING;
+    }
+    if (inlen == 23 && memcmp(in, "map[string]interface {}", 23) == 0)
+        return t.kind == EXPR_MAP || (t.kind == EXPR_OBJECT && t.cls && t.cls->is_map);
+    return true;
+}
+
+/* Go's name of a static type in checker messages ("[]interface {}" for an array literal). */
+static const char *
+sig_type_name(struct expr_type t, const struct ast_node *a)
+{
+    if (t.kind == EXPR_ARRAY && t.elem && t.elem->kind == EXPR_STRING && a->kind != AST_ARRAY)
+        return "[]string";
+    return type_name(t);
+}
+
+/*
+ * checkArguments() of one overload [sig, end): 0, or -1 with its message in
+ * msg (the caller reports the last overload's error, as expr-lang does).
+ */
+static int
+sig_check_one(const char *sig, const char *end, const struct ast_node *n,
+              const struct expr_type *types, char *msg, size_t msgsize)
+{
+    const char *params[CC_SIG_ARGS];
+    size_t lens[CC_SIG_ARGS], np = 0;
+    bool variadic = false;
+    for (const char *p = sig; p < end && np < CC_SIG_ARGS;) {
+        const char *q = memchr(p, ',', (size_t)(end - p));
+        if (!q)
+            q = end;
+        if (q - p > 3 && memcmp(p, "...", 3) == 0) {
+            variadic = true;
+            p += 3;
+        }
+        params[np] = p;
+        lens[np++] = (size_t)(q - p);
+        p = q + 1;
+    }
+    size_t got = n->nargs;
+    if (variadic ? got + 1 < np : got != np) {
+        snprintf(msg, msgsize, "%s arguments to call %s", got < np ? "not enough" : "too many",
+                 n->name);
+        return -1;
+    }
+    for (size_t i = 0; i < got && i < CC_SIG_ARGS; i++) {
+        size_t k = variadic && i >= np - 1 ? np - 1 : i;
+        if (sig_assignable(params[k], lens[k], types[i], n->args[i]))
+            continue;
+        if (types[i].kind == EXPR_NIL)
+            snprintf(msg, msgsize, "cannot use nil as argument (type %.*s) to call %s",
+                     (int)lens[k], params[k], n->name);
+        else
+            snprintf(msg, msgsize, "cannot use %s as argument (type %.*s) to call %s",
+                     sig_type_name(types[i], n->args[i]), (int)lens[k], params[k], n->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cc_check_sig(struct cc *c, const struct ast_node *n, const char *sig, const struct expr_type *types)
+{
+    char msg[200] = "";
+    const char *p = sig;
+    /* One round per overload of a short constant string. */
+    for (;;) {
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        if (sig_check_one(p, end, n, types, msg, sizeof(msg)) == 0)
+            return 0;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    return cc_error(c, n, "%s", msg);
+}
+
+static bool
+validate_class_ok(enum expr_validate_class cls, struct expr_type t)
+{
+    if (!type_known(t) || t.kind == EXPR_NIL)
+        return cls == EXPR_VALIDATE_NONE || !type_known(t);
+    /* time.Weekday and time.Month are ints to reflect's Kind(), which the validators test. */
+    if (t.kind == EXPR_OBJECT && (t.cls == &expr_weekday_class || t.cls == &expr_month_class))
+        return cls != EXPR_VALIDATE_LEN;
+    switch (cls) {
+    case EXPR_VALIDATE_NONE: return true;
+    case EXPR_VALIDATE_LEN:
+        return t.kind == EXPR_STRING || t.kind == EXPR_ARRAY || t.kind == EXPR_MAP ||
+               (t.kind == EXPR_OBJECT && t.cls && (t.cls->len || t.cls->is_map));
+    case EXPR_VALIDATE_NUMBER: return t.kind == EXPR_INT || t.kind == EXPR_FLOAT;
+    case EXPR_VALIDATE_CONVERT:
+        return t.kind == EXPR_INT || t.kind == EXPR_FLOAT || t.kind == EXPR_STRING;
+    }
+    return true;
+}
+
+/* A builtin with its own validator: expr-lang's arity wording, then the argument class. */
+static int
+cc_check_validator(struct cc *c, const struct ast_node *n, const struct expr_validator *v,
+                   const struct expr_type *types)
+{
+    int got = (int)n->nargs;
+    if (v->max_args < 0 && got < v->min_args)
+        return cc_error(c, n, "invalid number of arguments (expected at least %d, got %d)",
+                        v->min_args, got);
+    if (v->min_args != v->max_args && v->max_args >= 0) {
+        if (got < v->min_args)
+            return cc_error(c, n, "invalid number of arguments (expected at least %d, got %d)",
+                            v->min_args, got);
+        if (got > v->max_args)
+            return cc_error(c, n, "invalid number of arguments (expected at most %d, got %d)",
+                            v->max_args, got);
+    } else if (v->max_args >= 0 && got != v->min_args) {
+        return cc_error(c, n, "invalid number of arguments (expected %d, got %d)", v->min_args,
+                        got);
+    }
+    if (got >= 1 && !validate_class_ok(v->arg_class, types[0]))
+        return cc_error(c, n, "invalid argument for %s (type %s)", v->name,
+                        types[0].kind == EXPR_NIL ? "%!s(<nil>)" : type_name(types[0]));
+    return 0;
+}
+
 static int
 cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
@@ -1410,7 +1593,21 @@ cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
             return cc_error(c, n, "%s is not callable", n->name);
         return cc_error(c, n, "unknown name %s", n->name);
     }
-    if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0 || cc_args(c, n) < 0)
+    const char *sig = expr_func_sig(f);
+    const struct expr_validator *v = expr_func_validator(f);
+    if (!sig && !v)
+        if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0)
+            return -1;
+    struct expr_type types[CC_SIG_ARGS];
+    if (cc_args_typed(c, n, types, CC_SIG_ARGS) < 0)
+        return -1;
+    if (n->nargs <= CC_SIG_ARGS) {
+        if (sig && cc_check_sig(c, n, sig, types) < 0)
+            return -1;
+        if (v && cc_check_validator(c, n, v, types) < 0)
+            return -1;
+    }
+    if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0)
         return -1;
     cc_emit(c, n, BC_CALL, cc_func(c, n, f), (int32_t)n->nargs);
     *ret = f->ret_type;
@@ -1585,6 +1782,8 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
     int rc;
 
+    /* Callers may read *ret after a failure, so it is always written. */
+    *ret = EXPR_T_ANY;
     if (c->failed)
         return -1;
     if (!n)
@@ -1592,7 +1791,6 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     if (c->depth >= CC_DEPTH_MAX)
         return cc_error(c, n, "expression nested too deeply");
     c->depth++;
-    *ret = EXPR_T_ANY;
 
     switch (n->kind) {
     case AST_NIL:

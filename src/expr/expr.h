@@ -85,6 +85,11 @@ struct expr_map {
     size_t cap;
     struct expr_map_entry *entries;
     uint32_t *index; /* optional hash index (arena), NULL while small */
+    /*
+     * Set by groupBy when a key was not a string (Go's map[any][]any): such keys are stored as
+     * %v prints them, and indexing the map with an int, float or bool looks that text up.
+     */
+    bool go_keys;
 };
 
 /* A static type: a kind, plus the class when kind == EXPR_OBJECT. */
@@ -94,8 +99,8 @@ struct expr_type {
     const struct expr_type *elem; /* element type of arrays/maps when known, else NULL */
 };
 
-#define EXPR_T_ANY ((struct expr_type){ .kind = EXPR_ANY })
-#define EXPR_T(k) ((struct expr_type){ .kind = (k) })
+#define EXPR_T_ANY    ((struct expr_type){ .kind = EXPR_ANY })
+#define EXPR_T(k)     ((struct expr_type){ .kind = (k) })
 #define EXPR_T_OBJ(c) ((struct expr_type){ .kind = EXPR_OBJECT, .cls = (c) })
 
 /* Value constructors (no allocation). */
@@ -172,8 +177,8 @@ struct expr_class {
      * queue.Queue). A class with index() accepts obj[key] and obj.key (maps)
      * when the member is not a field.
      */
-    bool is_map;                  /* obj.key means obj["key"]; `in` tests keys */
-    struct expr_type elem_type;   /* static type of obj[x] */
+    bool is_map;                /* obj.key means obj["key"]; `in` tests keys */
+    struct expr_type elem_type; /* static type of obj[x] */
     int (*index)(const void *obj, struct expr_vm *vm, const struct expr_value *key,
                  struct expr_value *ret); /* missing map key => zero value, not an error */
     size_t (*len)(const void *obj);
@@ -239,8 +244,8 @@ void expr_vm_free(struct expr_vm *vm);
 int expr_eval(struct expr_vm *vm, const struct expr_program *p, const struct expr_value *vars,
               struct expr_value *ret, struct expr_error *err);
 /* Convenience for filters: 1 = true, 0 = false or not a bool, -1 = run-time error. */
-int expr_eval_bool(struct expr_vm *vm, const struct expr_program *p,
-                   const struct expr_value *vars, struct expr_error *err);
+int expr_eval_bool(struct expr_vm *vm, const struct expr_program *p, const struct expr_value *vars,
+                   struct expr_error *err);
 
 /* --- for helpers and host classes, during an evaluation --- */
 
@@ -261,12 +266,13 @@ int expr_map_set(struct expr_vm *vm, struct expr_map *m, const char *key, size_t
 /* Returns a pointer to the value or NULL. */
 const struct expr_value *expr_map_get(const struct expr_map *m, const char *key, size_t keylen);
 /* Calls a closure value (EXPR_FUNC) with one argument, for helpers that take predicates. */
-int expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn, const struct expr_value *arg,
-                         struct expr_value *ret);
+int expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn,
+                         const struct expr_value *arg, struct expr_value *ret);
 
 /* --- value utilities (value.c) --- */
 
-const char *expr_kind_name(enum expr_kind k); /* Go-ish type names: "string", "int", "map[string]interface {}"... */
+/* Go-ish type names: "string", "int", "map[string]interface {}"... */
+const char *expr_kind_name(enum expr_kind k);
 bool expr_value_truthy(const struct expr_value *v); /* only true for bool true */
 /* Go == semantics (int and float compare numerically; deep for arrays/maps). */
 bool expr_value_equal(const struct expr_value *a, const struct expr_value *b);
@@ -286,8 +292,10 @@ int expr_value_materialize(struct expr_vm *vm, const struct expr_value *v, struc
  */
 struct str;
 int expr_value_format_go(struct expr_vm *vm, const struct expr_value *v, struct str *out);
-int expr_value_to_json(struct expr_vm *vm, const struct expr_value *v, bool indent, struct str *out);
-/* Parses JSON text into values in the vm's arena (fromJSON, JSON env files); 0 or -1 with vm error. */
+int expr_value_to_json(struct expr_vm *vm, const struct expr_value *v, bool indent,
+                       struct str *out);
+/* Parses JSON text into values in the vm's arena (fromJSON, JSON env files); 0 or -1 with vm
+ * error. */
 int expr_value_from_json(struct expr_vm *vm, const char *text, size_t len, struct expr_value *ret);
 /* Go's strconv.FormatFloat(f, 'g', -1, 64) as fmt %v prints it (1e+06, 1e-05, 123456, 0.0001). */
 size_t expr_format_float(double f, char *buf, size_t size);
@@ -313,8 +321,8 @@ void expr_data_reset(void); /* forgets every loaded file (tests, reload) */
 int expr_stash_declare(const char *name, size_t size, int64_t ttl_ns);
 void expr_stash_reset(void);
 /* Stores key=val in a declared stash (parsers' stash: directive); ttl_ns < 0 = the stash's ttl. */
-int expr_stash_set(const char *name, const char *key, size_t keylen, const char *val,
-                   size_t vallen, int64_t ttl_ns);
+int expr_stash_set(const char *name, const char *key, size_t keylen, const char *val, size_t vallen,
+                   int64_t ttl_ns);
 
 /* GetDecisionsCount & co; without a provider they return 0 (and TimeLeft 0s). */
 struct expr_decisions_provider {
@@ -323,7 +331,8 @@ struct expr_decisions_provider {
     int64_t (*count)(void *ctx, const char *value, bool active_only, int64_t since_ns);
     int64_t (*time_left_ns)(void *ctx, const char *value);
 };
-void expr_set_decisions_provider(const struct expr_decisions_provider *p); /* borrowed; NULL clears */
+/* The provider is borrowed; NULL clears it. */
+void expr_set_decisions_provider(const struct expr_decisions_provider *p);
 
 /* GeoIP databases for GeoIPEnrich/GeoIPASNEnrich/GeoIPRangeEnrich/IPToCountry; NULL path = none. */
 int expr_geoip_open(const char *city_mmdb, const char *asn_mmdb, struct expr_error *err);

@@ -12,17 +12,22 @@ extern const struct expr_func expr_builtins[];
 extern const size_t expr_builtins_count;
 
 /* CrowdSec helpers, by family. */
-extern const struct expr_func expr_helpers_strings[]; /* Upper Lower Trim* Split* Replace* Sprintf ... */
+/* Upper Lower Trim* Split* Replace* Sprintf ... */
+extern const struct expr_func expr_helpers_strings[];
 extern const size_t expr_helpers_strings_count;
-extern const struct expr_func expr_helpers_json[]; /* JsonExtract* UnmarshalJSON ParseKV ToJsonString ... */
+/* JsonExtract* UnmarshalJSON ParseKV ToJsonString ... */
+extern const struct expr_func expr_helpers_json[];
 extern const size_t expr_helpers_json_count;
-extern const struct expr_func expr_helpers_misc[]; /* time, URL, B64, Distance, FloatApproxEqual, stash, ... */
+/* time, URL, B64, Distance, FloatApproxEqual, stash, ... */
+extern const struct expr_func expr_helpers_misc[];
 extern const size_t expr_helpers_misc_count;
 extern const struct expr_func expr_helpers_ip[]; /* IpInRange IsIP* IpToRange GeoIP* ... */
 extern const size_t expr_helpers_ip_count;
-extern const struct expr_func expr_helpers_data[]; /* File RegexpInFile FileMap LookupFile MatchKnownBot */
+/* File RegexpInFile FileMap LookupFile MatchKnownBot */
+extern const struct expr_func expr_helpers_data[];
 extern const size_t expr_helpers_data_count;
-extern const struct expr_func expr_helpers_net[]; /* HTTP*, LookupHost, CrowdsecCTI, decisions counts */
+/* HTTP*, LookupHost, CrowdsecCTI, decisions counts */
+extern const struct expr_func expr_helpers_net[];
 extern const size_t expr_helpers_net_count;
 extern const struct expr_func expr_helpers_xml[]; /* XMLGetNodeValue XMLGetAttributeValue */
 extern const size_t expr_helpers_xml_count;

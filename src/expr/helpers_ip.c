@@ -289,7 +289,7 @@ geo_decode(struct expr_vm *vm, MMDB_entry_data_list_s **cur, int depth, struct e
             return expr_vm_error(vm, "out of memory");
         for (uint32_t i = 0; i < d->data_size; i++) {
             MMDB_entry_data_list_s *k = *cur;
-            struct expr_value v;
+            struct expr_value v = { 0 };
             if (!k || k->entry_data.type != MMDB_DATA_TYPE_UTF8_STRING)
                 return expr_vm_error(vm, "geoip: malformed record");
             *cur = k->next;
@@ -308,7 +308,7 @@ geo_decode(struct expr_vm *vm, MMDB_entry_data_list_s **cur, int depth, struct e
         if (!a)
             return expr_vm_error(vm, "out of memory");
         for (uint32_t i = 0; i < d->data_size; i++) {
-            struct expr_value v;
+            struct expr_value v = { 0 };
             if (geo_decode(vm, cur, depth + 1, &v) < 0)
                 return -1;
             if (expr_array_push(vm, a, v) < 0)
@@ -467,7 +467,7 @@ geo_project(struct expr_vm *vm, const struct geo_field *fields, const struct exp
     for (size_t i = 0; i < n; i++) {
         const struct geo_field *f = &fields[i];
         const struct expr_value *v = NULL;
-        struct expr_value out;
+        struct expr_value out = { 0 };
         if (src && src->kind == EXPR_MAP)
             v = expr_map_get(src->u.m, f->db_key, strlen(f->db_key));
         if (geo_project_field(vm, f, v, &out) < 0)

@@ -776,7 +776,12 @@ fn_get_active_decisions_time_left(struct expr_vm *vm, const struct expr_value *a
     if (net_value_arg(vm, "GetActiveDecisionsTimeLeft", args, 0, &value) < 0)
         return -1;
     const struct expr_decisions_provider *p = net_decisions;
-    *ret = expr_duration(p && p->time_left_ns ? p->time_left_ns(p->ctx, value) : 0);
+    /* CrowdSec returns a time.Duration from the database, but the int 0 without one. */
+    if (!p || !p->time_left_ns) {
+        *ret = expr_int(0);
+        return 0;
+    }
+    *ret = expr_duration(p->time_left_ns(p->ctx, value));
     return 0;
 }
 
@@ -835,8 +840,7 @@ const struct expr_func expr_helpers_net[] = {
     { "LookupHost", 1, 1, { .kind = EXPR_ARRAY, .elem = &net_strings_type }, fn_lookup_host },
     { "GetDecisionsCount", 1, 1, EXPR_T(EXPR_INT), fn_get_decisions_count },
     { "GetActiveDecisionsCount", 1, 1, EXPR_T(EXPR_INT), fn_get_active_decisions_count },
-    { "GetActiveDecisionsTimeLeft", 1, 1, EXPR_T(EXPR_DURATION),
-      fn_get_active_decisions_time_left },
+    { "GetActiveDecisionsTimeLeft", 1, 1, EXPR_T_ANY, fn_get_active_decisions_time_left },
     { "GetDecisionsSinceCount", 2, 2, EXPR_T(EXPR_INT), fn_get_decisions_since_count },
     { "CrowdsecCTI", 1, 1, EXPR_T_ANY, fn_crowdsec_cti },
     { "LibInjectionIsSQLI", 1, 1, EXPR_T(EXPR_BOOL), fn_libinjection_sqli },

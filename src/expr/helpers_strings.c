@@ -495,7 +495,34 @@ case_map(struct expr_vm *vm, const char *s, size_t n, bool upper, struct expr_va
     struct str out = STR_INIT;
     size_t w;
     char enc[4];
+    bool ascii = true, change = false;
 
+    /* Go's fast path for ASCII: the string itself when nothing changes, else a byte map. */
+    for (size_t i = 0; i < n && ascii; i++) {
+        unsigned char c = (unsigned char)s[i];
+        ascii = c < 0x80;
+        change |= upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z');
+    }
+    if (ascii && !change) {
+        *ret = substr(s, n);
+        return 0;
+    }
+    if (ascii) {
+        char *p = expr_vm_alloc(vm, n + 1);
+        if (p == NULL)
+            return expr_vm_error(vm, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (upper && c >= 'a' && c <= 'z')
+                c = (unsigned char)(c - 'a' + 'A');
+            else if (!upper && c >= 'A' && c <= 'Z')
+                c = (unsigned char)(c - 'A' + 'a');
+            p[i] = (char)c;
+        }
+        p[n] = '\0';
+        *ret = expr_strv(p, n);
+        return 0;
+    }
     for (size_t i = 0; i < n; i += w) {
         int32_t r = utf8_decode((const unsigned char *)s + i, n - i, &w);
         size_t len = utf8_encode(rune_map(r, upper), enc);
@@ -1100,6 +1127,48 @@ fmt_value(struct expr_vm *vm, struct str *out, const struct fmt_spec *sp,
     }
 }
 
+/*
+ * fmt's argNumber: an explicit "[n]" at f[*i] makes *argi n-1 (1-based in the
+ * format). Returns whether an index was read; a bad one clears *good, as Go's
+ * goodArgNum, and one that cannot be parsed skips only its '['.
+ */
+static bool
+arg_number(const char *f, size_t n, size_t *i, size_t nargs, size_t *argi, bool *good,
+           bool *reordered)
+{
+    if (*i >= n || f[*i] != '[')
+        return false;
+    *reordered = true;
+    const char *p = f + *i;
+    size_t len = n - *i;
+    if (len < 3) {
+        *good = false;
+        *i += 1;
+        return false;
+    }
+    for (size_t k = 1; k < len; k++) {
+        if (p[k] != ']')
+            continue;
+        size_t idx = 0;
+        bool ok = k > 1;
+        for (size_t j = 1; j < k && ok; j++) {
+            ok = p[j] >= '0' && p[j] <= '9';
+            if (ok && idx <= 1000000)
+                idx = idx * 10 + (size_t)(p[j] - '0');
+        }
+        *i += k + 1;
+        if (ok && idx >= 1 && idx - 1 < nargs) {
+            *argi = idx - 1;
+            return true;
+        }
+        *good = false;
+        return ok;
+    }
+    *good = false;
+    *i += 1;
+    return false;
+}
+
 /* Go's fmt.Sprintf(format, args...), appended to out. Returns 0 or -ENOMEM. */
 static int
 go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
@@ -1107,8 +1176,10 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
 {
     size_t argi = 0, i = 0;
     int rc = 0;
+    bool reordered = false;
 
     while (i < n && rc == 0) {
+        bool good = true, after;
         size_t start = i;
         while (i < n && f[i] != '%')
             i++;
@@ -1134,6 +1205,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                 break;
             }
         }
+        after = arg_number(f, n, &i, nargs, &argi, &good, &reordered);
         if (i < n && f[i] == '*') {
             i++;
             if (argi < nargs && args[argi].kind == EXPR_INT && args[argi].u.i > -1000000 &&
@@ -1149,7 +1221,9 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
             } else {
                 rc |= str_append_cstr(out, "%!(BADWIDTH)");
             }
-            argi++;
+            if (argi < nargs)
+                argi++;
+            after = false;
         } else {
             while (i < n && f[i] >= '0' && f[i] <= '9') {
                 sp.width = sp.width * 10 + (f[i] - '0');
@@ -1158,9 +1232,14 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                 sp.has_width = true;
                 i++;
             }
+            if (after && sp.has_width)
+                good = false; /* "%[3]2d" */
         }
-        if (i < n && f[i] == '.') {
+        if (i + 1 < n && f[i] == '.') {
             i++;
+            if (after)
+                good = false; /* "%[3].2d" */
+            after = arg_number(f, n, &i, nargs, &argi, &good, &reordered);
             sp.has_prec = true;
             if (i < n && f[i] == '*') {
                 i++;
@@ -1171,7 +1250,9 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                     sp.has_prec = false;
                     rc |= str_append_cstr(out, "%!(BADPREC)");
                 }
-                argi++;
+                if (argi < nargs)
+                    argi++;
+                after = false;
             } else {
                 while (i < n && f[i] >= '0' && f[i] <= '9') {
                     sp.prec = sp.prec * 10 + (f[i] - '0');
@@ -1181,6 +1262,8 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                 }
             }
         }
+        if (!after)
+            arg_number(f, n, &i, nargs, &argi, &good, &reordered);
         if (i >= n) {
             rc |= str_append_cstr(out, "%!(NOVERB)");
             break;
@@ -1190,6 +1273,14 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
         i += w;
         if (verb == '%') {
             rc |= str_append_char(out, '%');
+            continue;
+        }
+        if (!good) {
+            char enc[4];
+            size_t len = utf8_encode(verb, enc);
+            rc |= str_append(out, "%!", 2);
+            rc |= str_append(out, enc, len);
+            rc |= str_append_cstr(out, "(BADINDEX)");
             continue;
         }
         if (verb >= 0x80) {
@@ -1220,7 +1311,8 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
         }
         rc |= fmt_value(vm, out, &sp, &args[argi++], 0);
     }
-    if (argi < nargs && rc == 0) {
+    /* Like Go, arguments used out of order are not checked for extras. */
+    if (!reordered && argi < nargs && rc == 0) {
         struct fmt_spec plain = { .verb = 'v' };
         rc |= str_append_cstr(out, "%!(EXTRA ");
         for (size_t k = argi; k < nargs && rc == 0; k++) {

@@ -26,9 +26,11 @@ struct expr_vm {
 };
 
 /* Method tables of Go value types, looked up by the compiler for EXPR_TIME etc. (builtins.c). */
-extern const struct expr_class expr_time_class;     /* Hour() Minute() Weekday() Unix() Format() Sub() ... */
+/* Hour() Minute() Weekday() Unix() Format() Sub() ... */
+extern const struct expr_class expr_time_class;
 extern const struct expr_class expr_duration_class; /* Hours() Minutes() Seconds() String() ... */
-extern const struct expr_class expr_weekday_class;  /* String(); obj is the struct expr_value (int) */
+/* String(); obj is the struct expr_value (int) */
+extern const struct expr_class expr_weekday_class;
 /*
  * time.Weekday and time.Month values are EXPR_OBJECT values of these classes
  * whose ptr points at a static struct expr_value holding the number (Sunday=0,
@@ -39,6 +41,39 @@ extern const struct expr_class expr_weekday_class;  /* String(); obj is the stru
 extern const struct expr_class expr_month_class; /* String() */
 struct expr_value expr_weekday_value(int wd);    /* 0..6 (builtins.c) */
 struct expr_value expr_month_value(int m);       /* 1..12 (builtins.c) */
+
+/*
+ * Go's *time.Location (tzdb.c): timezone() returns an EXPR_OBJECT of
+ * expr_location_class whose ptr is a struct expr_tz in the vm arena.
+ */
+struct expr_tz;
+extern const struct expr_class expr_location_class; /* String() */
+/* time.LoadLocation; 0, or -1 with Go's message ("unknown time zone X") on vm. */
+int expr_tz_load(struct expr_vm *vm, const char *name, size_t len, const struct expr_tz **ret);
+/* Seconds east of UTC in zone tz at the instant unix_s. */
+int32_t expr_tz_offset(const struct expr_tz *tz, int64_t unix_s);
+const char *expr_tz_name(const struct expr_tz *tz, size_t *ret_len);
+
+/*
+ * Compile-time argument checks (sigs.c). expr_func_sig() is the Go signature
+ * of a default builtin or CrowdSec helper ("string,string;string" = two
+ * overloads), NULL for unchecked functions. expr_func_validator() describes
+ * the builtins that expr-lang checks with a validator: arity worded "invalid
+ * number of arguments (expected N, got M)" and an argument class.
+ */
+enum expr_validate_class {
+    EXPR_VALIDATE_NONE,
+    EXPR_VALIDATE_LEN,     /* string, array or map */
+    EXPR_VALIDATE_NUMBER,  /* int or float */
+    EXPR_VALIDATE_CONVERT, /* int, float or string */
+};
+struct expr_validator {
+    const char *name;
+    int min_args, max_args; /* max_args -1 = variadic */
+    enum expr_validate_class arg_class;
+};
+const char *expr_func_sig(const struct expr_func *f);
+const struct expr_validator *expr_func_validator(const struct expr_func *f);
 
 /* Shared by value.c and builtins.c (value.c). */
 /* Go's %T of a value: "int", "float64", "[]interface {}", "time.Time", the class name... */

@@ -22,7 +22,7 @@
 #include "ast.h"
 #include "lexer.h"
 
-#define PARSE_MAX_DEPTH 256
+#define PARSE_MAX_DEPTH 128
 #define PARSE_MAX_NODES 10000
 
 struct parser {
@@ -406,7 +406,12 @@ parse_comparison(struct parser *p, struct ast_node *left, struct expr_lex_token 
         struct ast_node *rhs = parse_expression(p, prec + 1);
         if (!rhs)
             return NULL;
-        struct ast_node *cmp = new_binary(p, find_binop(&tok)->op, left, rhs, &tok);
+        const struct binop *op = find_binop(&tok);
+        if (!op) {
+            error_unexpected(p, &tok);
+            return NULL;
+        }
+        struct ast_node *cmp = new_binary(p, op->op, left, rhs, &tok);
         if (!cmp)
             return NULL;
         root = root ? new_binary(p, OP_AND, root, cmp, &tok) : cmp;
@@ -963,6 +968,10 @@ parse_expression_inner(struct parser *p, int precedence)
                 return NULL;
             }
             const struct binop *b = find_binop(&p->cur);
+            if (!b) {
+                error_unexpected(p, &p->cur);
+                return NULL;
+            }
             if (b->precedence < precedence) {
                 p->stash = p->cur;
                 p->has_stash = true;

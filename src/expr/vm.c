@@ -176,6 +176,7 @@ expr_vm_map(struct expr_vm *vm, size_t cap)
     m->cap = cap;
     m->entries = NULL;
     m->index = NULL;
+    m->go_keys = false;
     if (cap) {
         if (cap > SIZE_MAX / sizeof(struct expr_map_entry))
             return NULL;
@@ -226,6 +227,8 @@ map_reindex(struct expr_vm *vm, struct expr_map *m)
 static ptrdiff_t
 map_find(const struct expr_map *m, const char *key, size_t keylen)
 {
+    if (!m->entries)
+        return -1;
     if (m->index && m->cap > 0) {
         size_t mask = map_index_size(m->cap) - 1;
         size_t h = (size_t)hash_bytes(key, keylen) & mask;
@@ -259,7 +262,8 @@ expr_map_set(struct expr_vm *vm, struct expr_map *m, const char *key, size_t key
     if (m->len >= UINT32_MAX - 1)
         return -ENOMEM;
     bool grew = false;
-    if (m->len == m->cap) {
+    /* entries is NULL exactly when cap is 0; testing both keeps the analyzer from guessing. */
+    if (m->len == m->cap || !m->entries) {
         size_t ncap = m->cap ? m->cap * 2 : 4;
         if (ncap > SIZE_MAX / sizeof(struct expr_map_entry) / 2)
             return -ENOMEM;
@@ -627,7 +631,8 @@ vm_index_int(struct expr_vm *vm, const struct expr_value *idx, int64_t *ret)
         *ret = float_to_int(idx->u.f);
         return 0;
     }
-    return expr_vm_error(vm, "invalid operation: int(%s)", vm_type_name(idx));
+    expr_vm_error(vm, "invalid operation: int(%s)", vm_type_name(idx));
+    return -1;
 }
 
 static bool
@@ -649,6 +654,22 @@ vm_fetch_error(struct expr_vm *vm, const struct expr_value *key, const struct ex
                            k.buf ? k.buf : "", vm_type_name(obj));
     str_free(&k);
     return rc;
+}
+
+/* m[key] on a groupBy map whose keys are stored as %v text (see struct expr_map). */
+static int
+vm_index_go_key(struct expr_vm *vm, const struct expr_map *m, const struct expr_value *key,
+                struct expr_value *ret)
+{
+    struct str k = STR_INIT;
+    if (expr_value_format_go(vm, key, &k) < 0) {
+        str_free(&k);
+        return expr_vm_error(vm, "memory budget exceeded");
+    }
+    const struct expr_value *v = expr_map_get(m, k.buf ? k.buf : "", k.len);
+    *ret = v ? *v : expr_nil();
+    str_free(&k);
+    return 0;
 }
 
 static int
@@ -678,6 +699,9 @@ vm_index(struct expr_vm *vm, const struct expr_value *obj, const struct expr_val
             *ret = expr_nil();
             return 0;
         }
+        if (key->kind != EXPR_STRING && obj->u.m->go_keys &&
+            (key->kind == EXPR_INT || key->kind == EXPR_FLOAT || key->kind == EXPR_BOOL))
+            return vm_index_go_key(vm, obj->u.m, key, ret);
         if (key->kind != EXPR_STRING)
             return expr_vm_error(vm,
                                  "reflect.Value.MapIndex: value of type %s is not assignable to "
@@ -955,6 +979,7 @@ vm_group_add(struct expr_vm *vm, struct expr_value *scope, const struct expr_val
         k = key->u.s.ptr;
         klen = key->u.s.len;
     } else {
+        scope[SCOPE_ACC].u.m->go_keys = true;
         if (expr_value_format_go(vm, key, &buf) < 0) {
             str_free(&buf);
             return expr_vm_error(vm, "memory budget exceeded");

@@ -31,6 +31,7 @@
 #include "common/common.h"
 #include "common/str.h"
 #include "expr/expr.h"
+#include "expr/internal.h"
 
 #define SEMANTICS_MAX_VARS 32
 
@@ -38,6 +39,7 @@ struct semantics_run {
     const char *dir; /* the case directory */
     int n;           /* cases run so far */
     int failed;      /* cases that failed */
+    int skipped;     /* known gaps, reported as TAP SKIP */
     struct str diag; /* the failure message of the current case */
 };
 
@@ -120,7 +122,11 @@ type_name(const struct expr_value *v)
     case EXPR_MAP: return "map";
     case EXPR_TIME: return "time";
     case EXPR_DURATION: return "duration";
-    case EXPR_OBJECT: return v->u.o.cls->is_map ? "map" : v->u.o.cls->at ? "array" : "object";
+    case EXPR_OBJECT:
+        /* Go's time.Weekday and time.Month are ints to reflect's Kind(), as check_go reports. */
+        if (v->u.o.cls == &expr_weekday_class || v->u.o.cls == &expr_month_class)
+            return "int";
+        return v->u.o.cls->is_map ? "map" : v->u.o.cls->at ? "array" : "object";
     case EXPR_FUNC: return "func";
     case EXPR_ANY: return "any";
     }
@@ -333,7 +339,26 @@ run_file(struct semantics_run *r, const char *name)
         bool ok = c != NULL && run_case(r, c);
         if (c == NULL)
             str_appendf(&r->diag, "bad case: %s", jerr.text);
+        /*
+         * A known gap ("gap": "reason") still runs: failing, it is a TAP SKIP
+         * with the reason; passing, it fails so that the stale marker goes.
+         */
+        const char *gap = c ? json_string_value(json_object_get(c, "gap")) : NULL;
         r->n++;
+        if (gap && !ok) {
+            printf("ok %d - %s:%d ", r->n, name, lineno);
+            print_escaped(json_string_value(json_object_get(c, "expr")));
+            fputs(" # SKIP ", stdout);
+            print_escaped(gap);
+            putchar('\n');
+            r->skipped++;
+            json_decref(c);
+            continue;
+        }
+        if (gap) {
+            ok = false;
+            str_appendf(&r->diag, "marked as a gap but passes: remove its \"gap\" field");
+        }
         printf("%s %d - %s:%d ", ok ? "ok" : "not ok", r->n, name, lineno);
         print_escaped(c ? json_string_value(json_object_get(c, "expr")) : "");
         putchar('\n');
@@ -383,6 +408,8 @@ main(void)
     printf("1..%d\n", r.n);
     if (r.failed)
         printf("# %d of %d cases failed\n", r.failed, r.n);
+    if (r.skipped)
+        printf("# %d known gaps skipped\n", r.skipped);
     str_free(&r.diag);
     expr_data_reset();
     expr_stash_reset();

@@ -238,7 +238,7 @@ fx_init(struct fixture *fx)
     fx->arr = (struct expr_array){ 3, 3, fx->arr_items };
     fx->map_entries[0] = (struct expr_map_entry){ "a", 1, expr_int(1) };
     fx->map_entries[1] = (struct expr_map_entry){ "b", 1, expr_strv("x", 1) };
-    fx->map = (struct expr_map){ 2, 2, fx->map_entries, NULL };
+    fx->map = (struct expr_map){ .len = 2, .cap = 2, .entries = fx->map_entries };
 
     fx->vars[FX_N] = expr_int(10);
     fx->vars[FX_F] = expr_float(2.5);
