@@ -398,7 +398,7 @@ walk_parser_node(struct walk *w, yaml_node_t *node, int depth)
     if (take_scalar(w, map_get(w, node, "filter"), HUBWALK_PARSER_FILTER) < 0)
         return -1;
     v = map_get(w, node, "grok");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_MAPPING_NODE)
             return walk_fail(w, v, "grok is not a mapping");
         if (take_scalar(w, map_get(w, v, "expression"), HUBWALK_GROK_EXPRESSION) < 0 ||
@@ -408,14 +408,14 @@ walk_parser_node(struct walk *w, yaml_node_t *node, int depth)
     if (walk_statics(w, map_get(w, node, "statics")) < 0)
         return -1;
     v = map_get(w, node, "whitelist");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_MAPPING_NODE)
             return walk_fail(w, v, "whitelist is not a mapping");
         if (take_list(w, map_get(w, v, "expression"), HUBWALK_WHITELIST) < 0)
             return -1;
     }
     v = map_get(w, node, "stash");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_SEQUENCE_NODE)
             return walk_fail(w, v, "stash is not a list");
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -429,7 +429,7 @@ walk_parser_node(struct walk *w, yaml_node_t *node, int depth)
         }
     }
     v = map_get(w, node, "nodes");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_SEQUENCE_NODE)
             return walk_fail(w, v, "nodes is not a list");
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -459,14 +459,14 @@ walk_scenario(struct walk *w, yaml_node_t *doc)
         if (take_scalar(w, map_get(w, doc, keys[i].key), keys[i].cat) < 0)
             return -1;
     v = map_get(w, doc, "scope");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_MAPPING_NODE)
             return walk_fail(w, v, "scope is not a mapping");
         if (take_scalar(w, map_get(w, v, "expression"), HUBWALK_SCOPE) < 0)
             return -1;
     }
     v = map_get(w, doc, "bayesian_conditions");
-    if (!is_null_node(v)) {
+    if (v != NULL && !is_null_node(v)) {
         if (v->type != YAML_SEQUENCE_NODE)
             return walk_fail(w, v, "bayesian_conditions is not a list");
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
