@@ -47,6 +47,7 @@ format:
 bench: build
 	@scripts/setup.sh bench
 	@bench/run.sh $(BUILD)
+	@bench/run_parse.sh $(BUILD)
 
 fuzz:
 	@scripts/setup.sh test

@@ -9,9 +9,9 @@ level=${1:-build}
 build_pkgs="build-essential pkg-config meson ninja-build python3
 libpcre2-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libxml2-dev
 libmaxminddb-dev"
-test_pkgs="clang libclang-rt-14-dev libcmocka-dev bats jq curl python3-yaml"
+test_pkgs="clang libclang-rt-14-dev libcmocka-dev bats jq curl python3-yaml libmaxmind-db-writer-perl"
 lint_pkgs="clang-format clang-tidy cppcheck"
-bench_pkgs="golang-go golang-github-antonmedv-expr-dev time"
+bench_pkgs="golang-go golang-github-antonmedv-expr-dev time crowdsec"
 
 want=$build_pkgs
 case $level in
@@ -34,5 +34,12 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 # The package lists may be stale on a fresh machine; refresh once, then install.
 $SUDO apt-get update -qq >/dev/null 2>&1 || true
+# crowdsec's postinst registers with the Central API and fails offline unless
+# this file exists (bench/run_parse.sh replays logs through it, never online).
+case " $missing " in *" crowdsec "*)
+    $SUDO mkdir -p /etc/crowdsec
+    [ -e /etc/crowdsec/online_api_credentials.yaml ] ||
+        echo '# offline: no Central API' | $SUDO tee /etc/crowdsec/online_api_credentials.yaml >/dev/null ;;
+esac
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -11,7 +11,9 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
+    { "explain", "Explain log pipeline", cli_cmd_explain },
     { "expr", "Compile and evaluate an expression (CrowdSec's expr language)", cli_cmd_expr },
+    { "hubtest", "Run functional tests on hub configurations", cli_cmd_hubtest },
     { "version", "Display version", cli_cmd_version },
 };
 

@@ -16,7 +16,9 @@ int cli_phalanx_main(int argc, char **argv);
 int cli_phalanxd_main(int argc, char **argv);
 
 /* Subcommands (argv[0] is the subcommand name). */
+int cli_cmd_explain(int argc, char **argv);
 int cli_cmd_expr(int argc, char **argv);
+int cli_cmd_hubtest(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 
 #endif

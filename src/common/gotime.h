@@ -10,6 +10,7 @@
 #define PHALANX_GOTIME_H
 
 #include "common.h"
+#include "str.h"
 
 #define GOTIME_DURATION_STR_MAX 40
 #define GOTIME_RFC3339_MAX      48
@@ -52,5 +53,56 @@ struct gotime gotime_from_fields(int year, int month, int day, int hour, int min
 
 /* Current wall-clock time in UTC. */
 struct gotime gotime_now(void);
+
+/* --- Go's layout language (time.Format / time.Parse, time/format.go) --- */
+
+/* Years an int64-nanosecond time can hold (Go's reach far wider). */
+#define GOTIME_MIN_YEAR 1678
+#define GOTIME_MAX_YEAR 2261
+
+extern const char *const gotime_month_names[12];  /* "January".. */
+extern const char *const gotime_weekday_names[7]; /* "Sunday".. */
+
+/* Go's Time.Format(layout): appends to b; 0 or -ENOMEM. A zone name prints as "UTC" at offset 0,
+ * else as "+hhmm" (our times carry no zone name). */
+int gotime_format_layout(struct gotime t, const char *layout, size_t len, struct str *b);
+
+/* What a layout parse read, before it becomes an instant. */
+enum gotime_zone_kind {
+    GOTIME_ZONE_NONE,   /* no zone in the value: wall clock in the default location */
+    GOTIME_ZONE_UTC,    /* "UTC" or "Z" */
+    GOTIME_ZONE_OFFSET, /* numeric offset: the wall clock is at offset_s */
+    GOTIME_ZONE_NAME,   /* other abbreviation: wall clock read as UTC, shown at offset_s */
+};
+struct gotime_parsed {
+    int year, month, day, hour, minute, second, nanosecond; /* validated except the year range */
+    enum gotime_zone_kind zone;
+    int32_t offset_s;
+};
+
+/* A location for zone-less values (ParseInLocation); NULL means UTC. */
+struct gotime_loc {
+    int32_t (*offset)(const void *zone, int64_t unix_s); /* seconds east of UTC at that instant */
+    const void *zone;
+};
+
+/*
+ * Go's time.Parse field reading, up to the date checks: 0, -EINVAL (Go's
+ * ParseError text appended to err_msg when it is not NULL) or -ENOMEM. Any
+ * year is accepted here (year 0 when the layout has none), so callers can
+ * apply CrowdSec's "year 0 => this year" rule before building the instant.
+ */
+int gotime_parse_layout_fields(const char *layout, size_t llen, const char *value, size_t vlen,
+                               struct gotime_parsed *ret, struct str *err_msg);
+/* The instant of a parse result (loc for zone-less values; NULL = UTC); -ERANGE outside
+ * GOTIME_MIN_YEAR..GOTIME_MAX_YEAR. */
+int gotime_from_parsed(const struct gotime_parsed *p, const struct gotime_loc *loc,
+                       struct gotime *ret);
+/* Go's time.Parse / ParseInLocation (Local = UTC): 0, -EINVAL (message in err_msg if not NULL),
+ * -ENOMEM. */
+int gotime_parse_layout(const char *layout, size_t llen, const char *value, size_t vlen,
+                        const struct gotime_loc *loc, struct gotime *ret, struct str *err_msg);
+/* Go's time.quote: s in double quotes, non-ASCII and control bytes as \xNN; 0 or -ENOMEM. */
+int gotime_quote(struct str *b, const char *s, size_t len);
 
 #endif

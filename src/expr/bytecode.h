@@ -13,78 +13,103 @@
 #define PHALANX_EXPR_BYTECODE_H
 
 #include "common/arena.h"
-#include "common/hashmap.h"
+#include "common/str.h"
 #include "expr/helpers.h"
 #include "expr/internal.h"
 
+/*
+ * The opcodes, as X(NAME, LEN) entries: vm.c builds its dispatch table and
+ * compile.c its disassembly names from this one list, so neither can miss
+ * one. LEN is the number of instructions an opcode stands for: 1 for the ops
+ * the compiler emits, more for the superinstructions its last pass fuses
+ * from common sequences (cc_fuse). A fused op overwrites the first
+ * instruction of its sequence and the vm skips the others, which stay in
+ * place so that run-time errors still point at the node that failed.
+ */
+#define EXPR_OPCODES(X)                                                                            \
+    X(NOP, 1)                                                                                      \
+    X(CONST, 1)           /* push consts[a] */                                                     \
+    X(NIL, 1)             /* push nil */                                                           \
+    X(TRUE, 1)                                                                                     \
+    X(FALSE, 1)                                                                                    \
+    X(POP, 1)             /* drop the top */                                                       \
+    X(LOAD_VAR, 1)        /* push vars[a] */                                                       \
+    X(LOAD_ENV, 1)        /* push a map of every variable ($env) */                                \
+    X(LOAD, 1)            /* push locals[a] */                                                     \
+    X(STORE, 1)           /* locals[a] = pop */                                                    \
+    X(INC_LOCAL, 1)       /* locals[a].i++ (counters) */                                           \
+    X(JUMP, 1)            /* ip = a */                                                             \
+    X(JUMP_IF_FALSE, 1)   /* peek; ip = a if false; error if not bool */                           \
+    X(JUMP_IF_TRUE, 1)                                                                             \
+    X(JUMP_IF_NIL, 1)     /* peek; ip = a if nil */                                                \
+    X(JUMP_IF_NOT_NIL, 1) /* peek */                                                               \
+    X(FIELD, 1)           /* top = fields[a] of the host object on top */                          \
+    X(MEMBER, 1)     /* top = top.<consts[a]> resolved at run time (map key, field or is_map key) */ \
+    X(MAPKEY, 1)     /* top = top[consts[a]] on a map or an is_map host object */                  \
+    X(INDEX, 1)      /* b = pop, a = pop; push a[b] */                                             \
+    X(SLICE, 1)      /* flags a: 1 = has from, 2 = has to; pops to, from, obj */                   \
+    X(METHOD, 1)     /* methods[a] with b args: pops args then the receiver */                     \
+    X(METHOD_DYN, 1) /* method named consts[a] looked up on the receiver, b args */                \
+    X(CALL, 1)       /* funcs[a] with b args */                                                    \
+    X(CLOSURE, 1)    /* push closure value closures[a] */                                          \
+    X(NOT, 1)                                                                                      \
+    X(NEG, 1)                                                                                      \
+    X(PLUS, 1) /* unary +: numbers only */                                                         \
+    X(EQ, 1)                                                                                       \
+    X(NE, 1)                                                                                       \
+    X(LT, 1)                                                                                       \
+    X(GT, 1)                                                                                       \
+    X(LE, 1)                                                                                       \
+    X(GE, 1)                                                                                       \
+    X(ADD, 1)                                                                                      \
+    X(SUB, 1)                                                                                      \
+    X(MUL, 1)                                                                                      \
+    X(DIV, 1)                                                                                      \
+    X(MOD, 1)                                                                                      \
+    X(POW, 1)                                                                                      \
+    X(RANGE, 1)                                                                                    \
+    X(IN, 1)            /* b = pop (container), a = pop (needle) */                                \
+    X(IN_SET, 1)        /* needle = pop; in the constant string set sets[a] / consts[b] */         \
+    X(MATCHES, 1)       /* dynamic pattern */                                                      \
+    X(MATCHES_CONST, 1) /* regexes[a] */                                                           \
+    X(CONTAINS, 1)                                                                                 \
+    X(STARTSWITH, 1)                                                                               \
+    X(ENDSWITH, 1)                                                                                 \
+    X(ARRAY, 1)      /* pops a values, pushes an array */                                          \
+    X(MAP, 1)        /* pops a key/value pairs, pushes a map */                                    \
+    X(BOOL_CHECK, 1) /* error unless the top is a bool (conditions) */                             \
+    /* Predicate loops: a = base slot of the scope (see SCOPE_*), b = jump target. */              \
+    X(BEGIN, 1)     /* pop the collection into the scope, index = 0 */                             \
+    X(BEGIN_REV, 1) /* same, index = len - 1 */                                                    \
+    X(NEXT, 1)      /* if index >= len: ip = b; else item = collection[index] */                   \
+    X(NEXT_REV, 1)  /* if index < 0: ip = b; else item = collection[index] */                      \
+    X(STEP, 1)      /* index++ ; ip = b */                                                         \
+    X(STEP_REV, 1)  /* index-- ; ip = b */                                                         \
+    X(ACC_PUSH, 1)  /* append pop to the scope's acc array (filter, map) */                        \
+    X(ACC_ARRAY, 1) /* push the scope's acc array, or an empty one */                              \
+    X(ACC_MAP, 1)   /* push the scope's acc map, or an empty one */                                \
+    X(GROUP_ADD, 1) /* key = pop; acc[key] += item */                                              \
+    X(SORT_ADD, 1)  /* key = pop; remember (key, item) */                                          \
+    X(SORT_END, 1)  /* desc flag = pop; sort the remembered pairs, push the items */               \
+    X(THROW, 1)     /* run-time error with message consts[a] */                                    \
+    X(RETURN, 1)    /* end of a closure body: the result is on top */                              \
+    /* Superinstructions (cc_fuse); the operands of the sequence's first op are kept. */           \
+    X(VAR_FIELD, 2)        /* LOAD_VAR a; FIELD b */                                               \
+    X(VAR_MAPKEY, 2)       /* LOAD_VAR a; MAPKEY b */                                              \
+    X(EQ_CONST, 2)         /* CONST a; EQ */                                                       \
+    X(NE_CONST, 2)         /* CONST a; NE */                                                       \
+    X(CONTAINS_CONST, 2)   /* CONST a; CONTAINS */                                                 \
+    X(STARTSWITH_CONST, 2) /* CONST a; STARTSWITH */                                               \
+    X(ENDSWITH_CONST, 2)   /* CONST a; ENDSWITH */                                                 \
+    X(INDEX_CONST, 2)      /* CONST a; INDEX */                                                    \
+    X(JUMP_IF_FALSE_POP, 2) /* JUMP_IF_FALSE a; POP: jump keeping the top, or drop it */          \
+    X(JUMP_IF_TRUE_POP, 2)  /* JUMP_IF_TRUE a; POP */
+
 enum expr_opcode {
-    BC_NOP,
-    BC_CONST, /* push consts[a] */
-    BC_NIL,   /* push nil */
-    BC_TRUE,
-    BC_FALSE,
-    BC_POP,           /* drop the top */
-    BC_LOAD_VAR,      /* push vars[a] */
-    BC_LOAD_ENV,      /* push a map of every variable ($env) */
-    BC_LOAD,          /* push locals[a] */
-    BC_STORE,         /* locals[a] = pop */
-    BC_INC_LOCAL,     /* locals[a].i++ (counters) */
-    BC_JUMP,          /* ip = a */
-    BC_JUMP_IF_FALSE, /* peek; ip = a if false; error if not bool */
-    BC_JUMP_IF_TRUE,
-    BC_JUMP_IF_NIL,     /* peek; ip = a if nil */
-    BC_JUMP_IF_NOT_NIL, /* peek */
-    BC_FIELD,           /* top = fields[a] of the host object on top */
-    BC_MEMBER,     /* top = top.<consts[a]> resolved at run time (map key, field or is_map key) */
-    BC_MAPKEY,     /* top = top[consts[a]] on a map or an is_map host object */
-    BC_INDEX,      /* b = pop, a = pop; push a[b] */
-    BC_SLICE,      /* flags a: 1 = has from, 2 = has to; pops to, from, obj */
-    BC_METHOD,     /* methods[a] with b args: pops args then the receiver */
-    BC_METHOD_DYN, /* method named consts[a] looked up on the receiver, b args */
-    BC_CALL,       /* funcs[a] with b args */
-    BC_CLOSURE,    /* push closure value closures[a] */
-    BC_NOT,
-    BC_NEG,
-    BC_PLUS, /* unary +: numbers only */
-    BC_EQ,
-    BC_NE,
-    BC_LT,
-    BC_GT,
-    BC_LE,
-    BC_GE,
-    BC_ADD,
-    BC_SUB,
-    BC_MUL,
-    BC_DIV,
-    BC_MOD,
-    BC_POW,
-    BC_RANGE,
-    BC_IN,            /* b = pop (container), a = pop (needle) */
-    BC_IN_SET,        /* needle = pop; in the constant string set sets[a] / consts[b] */
-    BC_MATCHES,       /* dynamic pattern */
-    BC_MATCHES_CONST, /* regexes[a] */
-    BC_CONTAINS,
-    BC_STARTSWITH,
-    BC_ENDSWITH,
-    BC_ARRAY,      /* pops a values, pushes an array */
-    BC_MAP,        /* pops a key/value pairs, pushes a map */
-    BC_BOOL_CHECK, /* error unless the top is a bool (conditions) */
-    /* Predicate loops: a = base slot of the scope (see SCOPE_*), b = jump target. */
-    BC_BEGIN,     /* pop the collection into the scope, index = 0 */
-    BC_BEGIN_REV, /* same, index = len - 1 */
-    BC_NEXT,      /* if index >= len: ip = b; else item = collection[index] */
-    BC_NEXT_REV,  /* if index < 0: ip = b; else item = collection[index] */
-    BC_STEP,      /* index++ ; ip = b */
-    BC_STEP_REV,  /* index-- ; ip = b */
-    BC_ACC_PUSH,  /* append pop to the scope's acc array (filter, map) */
-    BC_ACC_ARRAY, /* push the scope's acc array, or an empty one */
-    BC_ACC_MAP,   /* push the scope's acc map, or an empty one */
-    BC_GROUP_ADD, /* key = pop; acc[key] += item */
-    BC_SORT_ADD,  /* key = pop; remember (key, item) */
-    BC_SORT_END,  /* desc flag = pop; sort the remembered pairs, push the items */
-    BC_THROW,     /* run-time error with message consts[a] */
-    BC_RETURN,    /* end of a closure body: the result is on top */
-    BC_COUNT_
+#define BC_ENUM_ITEM(name, len) BC_##name,
+    EXPR_OPCODES(BC_ENUM_ITEM)
+#undef BC_ENUM_ITEM
+        BC_COUNT_
 };
 
 /* Slots of one predicate scope, from its base slot. */
@@ -101,6 +126,17 @@ struct bc_closure {
     const struct expr_program *prog;
     int32_t entry;
     int32_t scope; /* base slot of its scope */
+};
+
+/*
+ * The strings of a constant `in` list (IN_SET), sorted by length and then by
+ * bytes: a lookup compares lengths first and only then bytes, linearly for a
+ * handful of items and by binary search above, so it needs no hashing and is
+ * O(log n) whatever the needle.
+ */
+struct bc_strset {
+    struct strv *items; /* borrowed from the list constant */
+    size_t n;
 };
 
 struct expr_program {
@@ -125,12 +161,45 @@ struct expr_program {
     size_t nfuncs, funccap;
     struct expr_regex **regexes;
     size_t nregexes, regexcap;
-    struct hashmap **sets;
+    struct bc_strset *sets;
     size_t nsets, setcap;
     struct bc_closure *closures;
     size_t nclosures, closurecap;
     int32_t nlocals;
 };
+
+/*
+ * Equality of n bytes, inlined: for the short strings of filters (map keys,
+ * log types, verbs) two overlapping word loads beat a call to memcmp.
+ */
+static inline bool
+bc_bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16)
+            return memcmp(a, b, n) == 0;
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a, 8);
+        memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8);
+        memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n == 0)
+        return true;
+    return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+}
+
+/* Whether s (n bytes) is in the set (compile.c). */
+bool expr_strset_has(const struct bc_strset *set, const char *s, size_t n);
 
 /* vm.c: the binary and unary operators, shared with the compiler's constant folding. */
 int expr_vm_binop(struct expr_vm *vm, int op, const struct expr_value *a,
@@ -138,6 +207,8 @@ int expr_vm_binop(struct expr_vm *vm, int op, const struct expr_value *a,
 
 /* compile.c: opcode names for the disassembly; error filling with the caret excerpt. */
 const char *expr_opcode_name(int op);
+/* How many instructions op stands for (1, or more for a superinstruction). */
+int expr_opcode_len(int op);
 void expr_error_set(struct expr_error *err, const char *src, size_t srclen, int line, int column,
                     const char *msg);
 

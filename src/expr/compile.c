@@ -602,26 +602,69 @@ cc_check_bool(struct cc *c, const struct ast_node *n, struct expr_type t, const 
     return 0;
 }
 
-/* Builds the hash set for `x in [constant list]`: the strings of the list. */
+/* Order of the set: shorter first, then by bytes. */
+static int
+strset_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return alen < blen ? -1 : 1;
+    return alen ? memcmp(a, b, alen) : 0;
+}
+
+static int
+strset_qsort_cmp(const void *x, const void *y)
+{
+    const struct strv *a = x, *b = y;
+    return strset_cmp(a->ptr, a->len, b->ptr, b->len);
+}
+
+/* Below this many items a linear scan (lengths first) is cheaper than halving. */
+#define STRSET_LINEAR_MAX 8
+
+bool
+expr_strset_has(const struct bc_strset *set, const char *s, size_t n)
+{
+    const struct strv *it = set->items;
+    if (set->n <= STRSET_LINEAR_MAX) {
+        for (size_t i = 0; i < set->n; i++)
+            if (it[i].len == n && bc_bytes_eq(it[i].ptr, s, n))
+                return true;
+        return false;
+    }
+    size_t lo = 0, hi = set->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strset_cmp(it[mid].ptr, it[mid].len, s, n);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Builds the set for `x in [constant list]`: the strings of the list (borrowed from it). */
 static int32_t
 cc_string_set(struct cc *c, const struct ast_node *n, const struct expr_array *a)
 {
     struct expr_program *p = c->p;
-    struct hashmap *set = hashmap_new(NULL);
-    if (!set)
+    struct bc_strset set = { .items = malloc((a->len ? a->len : 1) * sizeof(struct strv)) };
+    if (!set.items)
         return cc_oom(c, n);
     for (size_t i = 0; i < a->len; i++) {
         const struct expr_value *v = &a->items[i];
-        if (v->kind == EXPR_STRING && hashmap_put(set, v->u.s.ptr, v->u.s.len, p) < 0) {
-            hashmap_free(set);
-            return cc_oom(c, n);
-        }
+        if (v->kind == EXPR_STRING)
+            set.items[set.n++] = (struct strv){ v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len };
     }
+    if (set.n > 1)
+        qsort(set.items, set.n, sizeof(struct strv), strset_qsort_cmp);
     if (p->nsets == p->setcap) {
         size_t ncap = p->setcap ? p->setcap * 2 : 4;
-        struct hashmap **ns = realloc(p->sets, ncap * sizeof(*ns));
+        struct bc_strset *ns = realloc(p->sets, ncap * sizeof(*ns));
         if (!ns) {
-            hashmap_free(set);
+            free(set.items);
             return cc_oom(c, n);
         }
         p->sets = ns;
@@ -1823,6 +1866,97 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     return c->failed ? -1 : rc;
 }
 
+/* --- superinstructions -------------------------------------------------- */
+
+/*
+ * Marks every instruction some jump or closure call can land on: a fused op
+ * may only swallow instructions that are reached from the one before.
+ */
+static bool *
+fuse_targets(const struct expr_program *p)
+{
+    bool *t = calloc(p->ncode + 1, sizeof(bool));
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < p->ncode; i++) {
+        const struct bc_insn *in = &p->code[i];
+        int32_t to = -1;
+        switch (in->op) {
+        case BC_JUMP:
+        case BC_JUMP_IF_FALSE:
+        case BC_JUMP_IF_TRUE:
+        case BC_JUMP_IF_NIL:
+        case BC_JUMP_IF_NOT_NIL: to = in->a; break;
+        case BC_NEXT:
+        case BC_NEXT_REV:
+        case BC_STEP:
+        case BC_STEP_REV: to = in->b; break;
+        default: break;
+        }
+        if (to >= 0 && (size_t)to <= p->ncode)
+            t[to] = true;
+    }
+    for (size_t i = 0; i < p->nclosures; i++)
+        if (p->closures[i].entry >= 0 && (size_t)p->closures[i].entry <= p->ncode)
+            t[p->closures[i].entry] = true;
+    return t;
+}
+
+/* The superinstruction for the pair (first, second), or -1. */
+static int
+fuse_pair(const struct bc_insn *first, const struct bc_insn *second)
+{
+    switch (first->op) {
+    case BC_LOAD_VAR:
+        if (second->op == BC_FIELD)
+            return BC_VAR_FIELD;
+        if (second->op == BC_MAPKEY)
+            return BC_VAR_MAPKEY;
+        return -1;
+    case BC_CONST:
+        switch (second->op) {
+        case BC_EQ: return BC_EQ_CONST;
+        case BC_NE: return BC_NE_CONST;
+        case BC_CONTAINS: return BC_CONTAINS_CONST;
+        case BC_STARTSWITH: return BC_STARTSWITH_CONST;
+        case BC_ENDSWITH: return BC_ENDSWITH_CONST;
+        case BC_INDEX: return BC_INDEX_CONST;
+        default: return -1;
+        }
+    case BC_JUMP_IF_FALSE: return second->op == BC_POP ? BC_JUMP_IF_FALSE_POP : -1;
+    case BC_JUMP_IF_TRUE: return second->op == BC_POP ? BC_JUMP_IF_TRUE_POP : -1;
+    default: return -1;
+    }
+}
+
+/*
+ * The last pass: rewrites common pairs into one superinstruction each (see
+ * EXPR_OPCODES), so that `evt.Meta.x == "y" && ...` runs in a few dispatches
+ * without pushing constants. The second instruction of a pair keeps its
+ * place and its operands (the vm skips it; the disassembly shows it). Only
+ * an optimisation: on allocation failure the code is left as it is.
+ */
+static void
+cc_fuse(struct expr_program *p)
+{
+    bool *target = fuse_targets(p);
+    if (!target)
+        return;
+    for (size_t i = 0; i + 1 < p->ncode; i++) {
+        struct bc_insn *in = &p->code[i];
+        if (target[i + 1])
+            continue;
+        int op = fuse_pair(in, &p->code[i + 1]);
+        if (op < 0)
+            continue;
+        if (op == BC_VAR_FIELD || op == BC_VAR_MAPKEY)
+            in->b = p->code[i + 1].a;
+        in->op = (uint8_t)op;
+        i += (size_t)expr_opcode_len(op) - 1;
+    }
+    free(target);
+}
+
 /* --- program ------------------------------------------------------------ */
 
 struct expr_program *
@@ -1865,6 +1999,7 @@ expr_compile(const struct expr_env *env, const char *src, size_t len, struct exp
         goto fail;
     p->main_end = (int32_t)p->ncode;
     p->type = t;
+    cc_fuse(p);
     arena_free(&ast_arena);
     expr_vm_free(c.fold_vm);
     free(c.spine);
@@ -1887,7 +2022,7 @@ expr_program_free(struct expr_program *p)
     for (size_t i = 0; i < p->nregexes; i++)
         expr_regex_free(p->regexes[i]);
     for (size_t i = 0; i < p->nsets; i++)
-        hashmap_free(p->sets[i]);
+        free(p->sets[i].items);
     free(p->regexes);
     free(p->sets);
     free(p->code);
@@ -1914,71 +2049,15 @@ expr_program_type(const struct expr_program *p)
 }
 
 static const char *const opcode_names[BC_COUNT_] = {
-    [BC_NOP] = "NOP",
-    [BC_CONST] = "CONST",
-    [BC_NIL] = "NIL",
-    [BC_TRUE] = "TRUE",
-    [BC_FALSE] = "FALSE",
-    [BC_POP] = "POP",
-    [BC_LOAD_VAR] = "LOAD_VAR",
-    [BC_LOAD_ENV] = "LOAD_ENV",
-    [BC_LOAD] = "LOAD",
-    [BC_STORE] = "STORE",
-    [BC_INC_LOCAL] = "INC_LOCAL",
-    [BC_JUMP] = "JUMP",
-    [BC_JUMP_IF_FALSE] = "JUMP_IF_FALSE",
-    [BC_JUMP_IF_TRUE] = "JUMP_IF_TRUE",
-    [BC_JUMP_IF_NIL] = "JUMP_IF_NIL",
-    [BC_JUMP_IF_NOT_NIL] = "JUMP_IF_NOT_NIL",
-    [BC_FIELD] = "FIELD",
-    [BC_MEMBER] = "MEMBER",
-    [BC_MAPKEY] = "MAPKEY",
-    [BC_INDEX] = "INDEX",
-    [BC_SLICE] = "SLICE",
-    [BC_METHOD] = "METHOD",
-    [BC_METHOD_DYN] = "METHOD_DYN",
-    [BC_CALL] = "CALL",
-    [BC_CLOSURE] = "CLOSURE",
-    [BC_NOT] = "NOT",
-    [BC_NEG] = "NEG",
-    [BC_PLUS] = "PLUS",
-    [BC_EQ] = "EQ",
-    [BC_NE] = "NE",
-    [BC_LT] = "LT",
-    [BC_GT] = "GT",
-    [BC_LE] = "LE",
-    [BC_GE] = "GE",
-    [BC_ADD] = "ADD",
-    [BC_SUB] = "SUB",
-    [BC_MUL] = "MUL",
-    [BC_DIV] = "DIV",
-    [BC_MOD] = "MOD",
-    [BC_POW] = "POW",
-    [BC_RANGE] = "RANGE",
-    [BC_IN] = "IN",
-    [BC_IN_SET] = "IN_SET",
-    [BC_MATCHES] = "MATCHES",
-    [BC_MATCHES_CONST] = "MATCHES_CONST",
-    [BC_CONTAINS] = "CONTAINS",
-    [BC_STARTSWITH] = "STARTSWITH",
-    [BC_ENDSWITH] = "ENDSWITH",
-    [BC_ARRAY] = "ARRAY",
-    [BC_MAP] = "MAP",
-    [BC_BOOL_CHECK] = "BOOL_CHECK",
-    [BC_BEGIN] = "BEGIN",
-    [BC_BEGIN_REV] = "BEGIN_REV",
-    [BC_NEXT] = "NEXT",
-    [BC_NEXT_REV] = "NEXT_REV",
-    [BC_STEP] = "STEP",
-    [BC_STEP_REV] = "STEP_REV",
-    [BC_ACC_PUSH] = "ACC_PUSH",
-    [BC_ACC_ARRAY] = "ACC_ARRAY",
-    [BC_ACC_MAP] = "ACC_MAP",
-    [BC_GROUP_ADD] = "GROUP_ADD",
-    [BC_SORT_ADD] = "SORT_ADD",
-    [BC_SORT_END] = "SORT_END",
-    [BC_THROW] = "THROW",
-    [BC_RETURN] = "RETURN",
+#define CC_OPCODE_NAME(name, len) [BC_##name] = #name,
+    EXPR_OPCODES(CC_OPCODE_NAME)
+#undef CC_OPCODE_NAME
+};
+
+static const unsigned char opcode_lens[BC_COUNT_] = {
+#define CC_OPCODE_LEN(name, len) [BC_##name] = (len),
+    EXPR_OPCODES(CC_OPCODE_LEN)
+#undef CC_OPCODE_LEN
 };
 
 const char *
@@ -1987,6 +2066,14 @@ expr_opcode_name(int op)
     if (op < 0 || op >= BC_COUNT_ || !opcode_names[op])
         return "?";
     return opcode_names[op];
+}
+
+int
+expr_opcode_len(int op)
+{
+    if (op < 0 || op >= BC_COUNT_)
+        return 1;
+    return opcode_lens[op];
 }
 
 static void
@@ -2014,10 +2101,32 @@ expr_program_dump(const struct expr_program *p, FILE *out)
         return;
     fprintf(out, "; %s\n; %zu instructions, %zu constants, %d local slots\n", p->source, p->ncode,
             p->nconsts, p->nlocals);
+    /* The instructions a superinstruction stands for are shown after it, marked with '|'. */
+    size_t covered = 0;
     for (size_t i = 0; i < p->ncode; i++) {
         const struct bc_insn *in = &p->code[i];
-        fprintf(out, "%04zu  %-14s %5d %5d", i, expr_opcode_name(in->op), in->a, in->b);
+        char mark = covered > 0 ? '|' : ' ';
+        if (covered > 0)
+            covered--;
+        else
+            covered = (size_t)expr_opcode_len(in->op) - 1;
+        fprintf(out, "%04zu %c%-17s %5d %5d", i, mark, expr_opcode_name(in->op), in->a, in->b);
         switch (in->op) {
+        case BC_VAR_FIELD:
+            fprintf(out, "  ; %s.%s", expr_env_var_name(p->env, (size_t)in->a),
+                    p->fields[in->b]->name);
+            break;
+        case BC_VAR_MAPKEY:
+            fprintf(out, "  ; %s[", expr_env_var_name(p->env, (size_t)in->a));
+            dump_value(&p->consts[in->b], out);
+            fputc(']', out);
+            break;
+        case BC_EQ_CONST:
+        case BC_NE_CONST:
+        case BC_CONTAINS_CONST:
+        case BC_STARTSWITH_CONST:
+        case BC_ENDSWITH_CONST:
+        case BC_INDEX_CONST:
         case BC_CONST:
         case BC_MEMBER:
         case BC_MAPKEY:

@@ -15,10 +15,7 @@
  * The databases are opened once at load time (expr_geoip_open) and only
  * read afterwards; libmaxminddb lookups are safe from many threads.
  */
-#include <maxminddb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
+#include "common/geoip.h"
 #include "common/ip.h"
 #include "common/str.h"
 #include "expr/helpers.h"
@@ -27,8 +24,7 @@
 #define GEO_MAX_DEPTH 16
 
 static struct {
-    MMDB_s city, asn;
-    bool has_city, has_asn;
+    struct geoip_db city, asn;
 } geo;
 
 static int
@@ -182,52 +178,11 @@ fn_ip_to_range(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
 
 /* --- GeoIP --- */
 
-static void
-geo_close_one(MMDB_s *db, bool *open)
-{
-    if (*open)
-        MMDB_close(db);
-    *open = false;
-}
-
 void
 expr_geoip_close(void)
 {
-    geo_close_one(&geo.city, &geo.has_city);
-    geo_close_one(&geo.asn, &geo.has_asn);
-}
-
-/* geoip2-golang accepts these database types for City() and ASN(). */
-static bool
-geo_type_ok(const char *type, bool city)
-{
-    if (!type)
-        return false;
-    if (city)
-        return strstr(type, "City") || strstr(type, "Country") || strstr(type, "Enterprise");
-    return strstr(type, "ASN") || strstr(type, "ISP");
-}
-
-static int
-geo_open_one(const char *path, bool city, MMDB_s *db, bool *open, struct expr_error *err)
-{
-    int rc = MMDB_open(path, MMDB_MODE_MMAP, db);
-    if (rc != MMDB_SUCCESS) {
-        if (err)
-            snprintf(err->message, sizeof(err->message), "unable to open %s: %s", path,
-                     MMDB_strerror(rc));
-        return -1;
-    }
-    if (!geo_type_ok(db->metadata.database_type, city)) {
-        if (err)
-            snprintf(err->message, sizeof(err->message),
-                     "%s: geoip2: the %s method does not support the %s database", path,
-                     city ? "City" : "ASN", db->metadata.database_type);
-        MMDB_close(db);
-        return -1;
-    }
-    *open = true;
-    return 0;
+    geoip_db_close(&geo.city);
+    geoip_db_close(&geo.asn);
 }
 
 int
@@ -236,9 +191,11 @@ expr_geoip_open(const char *city_mmdb, const char *asn_mmdb, struct expr_error *
     if (err)
         memset(err, 0, sizeof(*err));
     expr_geoip_close();
-    if (city_mmdb && geo_open_one(city_mmdb, true, &geo.city, &geo.has_city, err) < 0)
+    if (city_mmdb && geoip_db_open(&geo.city, city_mmdb, GEOIP_CITY, err ? err->message : NULL,
+                                   err ? sizeof(err->message) : 0) < 0)
         return -1;
-    if (asn_mmdb && geo_open_one(asn_mmdb, false, &geo.asn, &geo.has_asn, err) < 0) {
+    if (asn_mmdb && geoip_db_open(&geo.asn, asn_mmdb, GEOIP_ASN, err ? err->message : NULL,
+                                  err ? sizeof(err->message) : 0) < 0) {
         expr_geoip_close();
         return -1;
     }
@@ -250,26 +207,14 @@ expr_geoip_open(const char *city_mmdb, const char *asn_mmdb, struct expr_error *
  * in the tree, 0 when not, -1 on a database error (a vm error when vm is set).
  */
 static int
-geo_lookup(struct expr_vm *vm, MMDB_s *db, const struct ip_addr *addr,
-           MMDB_lookup_result_s *ret_result)
+geo_lookup(struct expr_vm *vm, const struct geoip_db *db, const struct ip_addr *addr,
+           MMDB_lookup_result_s *ret_result, int *ret_prefix)
 {
-    struct sockaddr_storage ss;
-    int mmdb_error = MMDB_SUCCESS;
-
-    memset(&ss, 0, sizeof(ss));
-    if (addr->family == IP_V4) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        memcpy(&sin->sin_addr, addr->bytes + 12, 4);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        memcpy(&sin6->sin6_addr, addr->bytes, 16);
-    }
-    *ret_result = MMDB_lookup_sockaddr(db, (struct sockaddr *)&ss, &mmdb_error);
-    if (mmdb_error != MMDB_SUCCESS)
-        return vm ? expr_vm_error(vm, "%s", MMDB_strerror(mmdb_error)) : -1;
-    return ret_result->found_entry ? 1 : 0;
+    int status = MMDB_SUCCESS;
+    int rc = geoip_db_lookup(db, addr, ret_result, ret_prefix, &status);
+    if (rc < 0)
+        return vm ? expr_vm_error(vm, "%s", MMDB_strerror(status)) : -1;
+    return rc;
 }
 
 /* Decodes one MMDB value (and its children) from *cur into plain values. */
@@ -484,7 +429,7 @@ geo_project(struct expr_vm *vm, const struct geo_field *fields, const struct exp
  * error; an address absent from the tree is the zero struct.
  */
 static int
-geo_record(struct expr_vm *vm, const char *fn, MMDB_s *db, bool has_db,
+geo_record(struct expr_vm *vm, const char *fn, const struct geoip_db *db,
            const struct geo_field *schema, const struct expr_value *args, struct expr_value *ret)
 {
     struct strv s;
@@ -496,13 +441,13 @@ geo_record(struct expr_vm *vm, const char *fn, MMDB_s *db, bool has_db,
 
     if (ip_arg_str(vm, fn, args, 0, &s) < 0)
         return -1;
-    if (!has_db) {
+    if (!db->open) {
         *ret = expr_nil();
         return 0;
     }
     if (ip_parse(s.ptr, s.len, &addr) < 0)
         return expr_vm_error(vm, "IP cannot be nil");
-    rc = geo_lookup(vm, db, &addr, &res);
+    rc = geo_lookup(vm, db, &addr, &res, NULL);
     if (rc < 0)
         return -1;
     if (rc > 0) {
@@ -524,14 +469,14 @@ static int
 fn_geoip_enrich(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
                 struct expr_value *ret)
 {
-    return geo_record(vm, "GeoIPEnrich", &geo.city, geo.has_city, geo_city, args, ret);
+    return geo_record(vm, "GeoIPEnrich", &geo.city, geo_city, args, ret);
 }
 
 static int
 fn_geoip_asn_enrich(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
                     struct expr_value *ret)
 {
-    return geo_record(vm, "GeoIPASNEnrich", &geo.asn, geo.has_asn, geo_asn, args, ret);
+    return geo_record(vm, "GeoIPASNEnrich", &geo.asn, geo_asn, args, ret);
 }
 
 /* IPToCountry: City(ip).Country.IsoCode, "" on any failure (no fallback to registered country). */
@@ -547,9 +492,9 @@ fn_ip_to_country(struct expr_vm *vm, const struct expr_value *args, size_t nargs
     if (ip_arg_str(vm, "IPToCountry", args, 0, &s) < 0)
         return -1;
     *ret = expr_strv("", 0);
-    if (!geo.has_city || ip_parse(s.ptr, s.len, &addr) < 0)
+    if (!geo.city.open || ip_parse(s.ptr, s.len, &addr) < 0)
         return 0;
-    if (geo_lookup(NULL, &geo.city, &addr, &res) <= 0)
+    if (geo_lookup(NULL, &geo.city, &addr, &res, NULL) <= 0)
         return 0;
     if (MMDB_get_value(&res.entry, &d, "country", "iso_code", NULL) != MMDB_SUCCESS ||
         !d.has_data || d.type != MMDB_DATA_TYPE_UTF8_STRING)
@@ -581,9 +526,7 @@ static const struct expr_class ipnet_class = {
 
 /*
  * GeoIPRangeEnrich: the network of the ASN database record holding ip
- * (maxminddb's LookupNetwork), nil when not found. libmaxminddb counts the
- * prefix of an IPv4 address in an IPv6 tree from the start of the tree, so
- * the 96 bits of ::/96 come off.
+ * (maxminddb's LookupNetwork), nil when not found.
  */
 static int
 fn_geoip_range_enrich(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
@@ -598,20 +541,18 @@ fn_geoip_range_enrich(struct expr_vm *vm, const struct expr_value *args, size_t 
     if (ip_arg_str(vm, "GeoIPRangeEnrich", args, 0, &s) < 0)
         return -1;
     *ret = expr_nil();
-    if (!geo.has_asn)
+    if (!geo.asn.open)
         return 0;
     if (ip_parse(s.ptr, s.len, &addr) < 0)
         return expr_vm_error(vm, "IP cannot be nil");
-    rc = geo_lookup(vm, &geo.asn, &addr, &res);
+    int prefix = 0;
+    rc = geo_lookup(vm, &geo.asn, &addr, &res, &prefix);
     if (rc <= 0)
         return rc;
-    int prefix = res.netmask;
-    if (addr.family == IP_V4 && geo.asn.metadata.ip_version == 6)
-        prefix -= 96;
     range = expr_vm_alloc(vm, sizeof(*range));
     if (!range)
         return expr_vm_error(vm, "out of memory");
-    if (ip_mask(&addr, MAX(prefix, 0), range) < 0)
+    if (ip_mask(&addr, prefix, range) < 0)
         return expr_vm_error(vm, "geoip: bad network prefix %d", prefix);
     *ret = expr_object(&ipnet_class, range);
     return 0;

@@ -19,6 +19,7 @@
 
 #include "common/common.h"
 
+#include "common/hashmap.h"
 #include "common/str.h"
 #include "expr/bytecode.h"
 
@@ -885,6 +886,25 @@ vm_matches(struct expr_vm *vm, const struct expr_regex *re, const struct expr_va
     return 0;
 }
 
+/* `s matches pattern` with a pattern known only at run time: compiled for this one match. */
+static int
+vm_matches_dyn(struct expr_vm *vm, const struct expr_value *s, const struct expr_value *pat,
+               bool *ret)
+{
+    *ret = false;
+    if (s->kind == EXPR_NIL || pat->kind == EXPR_NIL)
+        return 0;
+    if (pat->kind != EXPR_STRING)
+        return vm_not_string(vm, pat);
+    char msg[256];
+    struct expr_regex *re = expr_regex_compile(pat->u.s.ptr, pat->u.s.len, msg, sizeof(msg));
+    if (!re)
+        return expr_vm_error(vm, "%s", msg);
+    int rc = vm_matches(vm, re, s, ret);
+    expr_regex_free(re);
+    return rc;
+}
+
 /* contains / startsWith / endsWith; nil on either side is false (expr-lang's IsNil check). */
 static int
 vm_strop(struct expr_vm *vm, int op, const struct expr_value *a, const struct expr_value *b,
@@ -1108,377 +1128,681 @@ vm_find_method(const struct expr_value *recv, const struct expr_value *name)
     return class_method(cls, name->u.s.ptr, name->u.s.len);
 }
 
+/*
+ * Stores a bool result over a stack slot: two stores, where assigning
+ * expr_bool() makes gcc build the whole value in a temporary first.
+ */
+static inline void
+vm_set_bool(struct expr_value *v, bool b)
+{
+    v->kind = EXPR_BOOL;
+    v->u.i = 0;
+    v->u.b = b;
+}
+
+/* Go == with the common case, two strings, inlined. */
+static inline bool
+vm_equal(const struct expr_value *a, const struct expr_value *b)
+{
+    if (a->kind == EXPR_STRING && b->kind == EXPR_STRING)
+        return a->u.s.len == b->u.s.len && bc_bytes_eq(a->u.s.ptr, b->u.s.ptr, a->u.s.len);
+    return expr_value_equal(a, b);
+}
+
+/*
+ * top[key] for MAPKEY: host maps (evt.Meta) straight to their class, the
+ * rest via vm_member. ret may be obj itself: the object is read before
+ * anything is written (class callbacks write ret only on success).
+ */
+static inline int
+vm_mapkey(struct expr_vm *vm, const struct expr_value *obj, const struct expr_value *key,
+          struct expr_value *ret)
+{
+    if (obj->kind == EXPR_OBJECT && obj->u.o.cls->is_map && obj->u.o.cls->index) {
+        const struct expr_class *cls = obj->u.o.cls;
+        const void *ptr = obj->u.o.ptr;
+        return cls->index(ptr, vm, key, ret);
+    }
+    struct expr_value r;
+    if (vm_member(vm, obj, key, false, &r) < 0)
+        return -1;
+    *ret = r;
+    return 0;
+}
+
+static int
+vm_field_error(struct expr_vm *vm, const struct expr_field *f, const struct expr_value *obj)
+{
+    if (obj->kind == EXPR_NIL)
+        return expr_vm_error(vm, "cannot get %s from <nil>", f->name);
+    return expr_vm_error(vm, "cannot get %s from %s", f->name, vm_type_name(obj));
+}
+
+/* FIELD on obj: the getter of a host object, or Go's error. ret may be obj (see vm_mapkey). */
+static inline int
+vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value *obj,
+         struct expr_value *ret)
+{
+    if (obj->kind != EXPR_OBJECT)
+        return vm_field_error(vm, f, obj);
+    const void *ptr = obj->u.o.ptr;
+    return f->get(ptr, vm, ret);
+}
+
+/*
+ * Dispatch: with gcc and clang every handler jumps straight to the next one
+ * through a table of label addresses (one indirect branch per instruction,
+ * predicted per handler); other compilers get the same handlers as a switch.
+ * The stack pointer lives in a local; it is written back to the vm state
+ * before anything that may run a closure (functions and methods) and on
+ * return.
+ */
+#if defined(__GNUC__)
+#define VM_THREADED 1
+#else
+#define VM_THREADED 0
+#endif
+
+#if VM_THREADED
+#define OP(name) L_##name:
+#define NEXT()                                                                                     \
+    do {                                                                                           \
+        insn = pc++;                                                                               \
+        goto *vm_labels[insn->op];                                                                 \
+    } while (0)
+#define VM_LABEL(name, len) [BC_##name] = &&L_##name,
+#else
+#define OP(name) case BC_##name:
+#define NEXT()   goto dispatch
+#endif
+
+#define TOP (sp[-1])
 #define PUSH(v)                                                                                    \
     do {                                                                                           \
-        if (st->sp >= VM_STACK_MAX) {                                                              \
-            expr_vm_error(vm, "stack overflow");                                                   \
-            goto fail;                                                                             \
-        }                                                                                          \
-        st->stack[st->sp++] = (v);                                                                 \
+        if (sp == stack_end)                                                                       \
+            goto overflow;                                                                         \
+        *sp++ = (v);                                                                               \
     } while (0)
-#define TOP (st->stack[st->sp - 1])
 #define CHECK(expr)                                                                                \
     do {                                                                                           \
         if ((expr) < 0)                                                                            \
             goto fail;                                                                             \
     } while (0)
+/* For the second half of a superinstruction: errors point at the instruction it stands for. */
+#define CHECK2(expr)                                                                               \
+    do {                                                                                           \
+        if ((expr) < 0) {                                                                          \
+            insn++;                                                                                \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+#define SYNC() (st->sp = (size_t)(sp - stack))
 
 /*
- * Runs p from ip until a BC_RETURN (the main body ends with one too). The result
- * is left on the stack. Returns 0, or -1 with the error in vm and the
+ * Runs p from entry until a BC_RETURN (the main body ends with one too). The
+ * result is left on the stack. Returns 0, or -1 with the error in vm and the
  * failing instruction in state->err_ip.
  */
 static int
-vm_run(struct expr_vm *vm, const struct expr_program *p, int32_t ip)
+vm_run(struct expr_vm *vm, const struct expr_program *p, int32_t entry)
 {
     struct vm_state *st = vm->state;
-    struct expr_value *L = st->locals;
-    const struct bc_insn *insn = NULL;
+    struct expr_value *const stack = st->stack;
+    struct expr_value *const stack_end = stack + VM_STACK_MAX;
+    struct expr_value *sp = stack + st->sp;
+    struct expr_value *const L = st->locals;
+    const struct expr_value *const vars = st->vars;
+    const struct bc_insn *const code = p->code;
+    const struct bc_insn *pc = code + entry;
+    const struct bc_insn *insn = pc;
     struct expr_value r;
     bool b;
 
-    for (;;) {
-        insn = &p->code[ip++];
-        switch (insn->op) {
-        case BC_NOP: break;
-        case BC_CONST: PUSH(p->consts[insn->a]); break;
-        case BC_NIL: PUSH(expr_nil()); break;
-        case BC_TRUE: PUSH(expr_bool(true)); break;
-        case BC_FALSE: PUSH(expr_bool(false)); break;
-        case BC_POP: st->sp--; break;
-        case BC_LOAD_VAR: PUSH(st->vars[insn->a]); break;
-        case BC_LOAD_ENV:
-            CHECK(vm_env_map(vm, p, st->vars, &r));
-            PUSH(r);
-            break;
-        case BC_LOAD: PUSH(L[insn->a]); break;
-        case BC_STORE: L[insn->a] = st->stack[--st->sp]; break;
-        case BC_INC_LOCAL: L[insn->a].u.i++; break;
-        case BC_JUMP: ip = insn->a; break;
-        case BC_JUMP_IF_FALSE:
-        case BC_JUMP_IF_TRUE:
-            if (TOP.kind != EXPR_BOOL) {
-                vm_not_bool(vm, &TOP);
-                goto fail;
-            }
-            if (TOP.u.b == (insn->op == BC_JUMP_IF_TRUE))
-                ip = insn->a;
-            break;
-        case BC_JUMP_IF_NIL:
-            if (TOP.kind == EXPR_NIL)
-                ip = insn->a;
-            break;
-        case BC_JUMP_IF_NOT_NIL:
-            if (TOP.kind != EXPR_NIL)
-                ip = insn->a;
-            break;
-        case BC_BOOL_CHECK:
-            if (TOP.kind != EXPR_BOOL) {
-                vm_not_bool(vm, &TOP);
-                goto fail;
-            }
-            break;
-        case BC_FIELD: {
-            const struct expr_field *f = p->fields[insn->a];
-            if (TOP.kind != EXPR_OBJECT) {
-                if (TOP.kind == EXPR_NIL)
-                    expr_vm_error(vm, "cannot get %s from <nil>", f->name);
-                else
-                    expr_vm_error(vm, "cannot get %s from %s", f->name, vm_type_name(&TOP));
-                goto fail;
-            }
-            CHECK(f->get(TOP.u.o.ptr, vm, &r));
-            TOP = r;
-            break;
+#if VM_THREADED
+    static const void *const vm_labels[BC_COUNT_] = { EXPR_OPCODES(VM_LABEL) };
+    NEXT();
+#else
+dispatch:
+    insn = pc++;
+    switch (insn->op) {
+#endif
+    OP(NOP) NEXT();
+    OP(CONST)
+    {
+        PUSH(p->consts[insn->a]);
+        NEXT();
+    }
+    OP(NIL)
+    {
+        PUSH(expr_nil());
+        NEXT();
+    }
+    OP(TRUE)
+    {
+        PUSH(expr_bool(true));
+        NEXT();
+    }
+    OP(FALSE)
+    {
+        PUSH(expr_bool(false));
+        NEXT();
+    }
+    OP(POP)
+    {
+        sp--;
+        NEXT();
+    }
+    OP(LOAD_VAR)
+    {
+        PUSH(vars[insn->a]);
+        NEXT();
+    }
+    OP(LOAD_ENV)
+    {
+        CHECK(vm_env_map(vm, p, vars, &r));
+        PUSH(r);
+        NEXT();
+    }
+    OP(LOAD)
+    {
+        PUSH(L[insn->a]);
+        NEXT();
+    }
+    OP(STORE)
+    {
+        L[insn->a] = *--sp;
+        NEXT();
+    }
+    OP(INC_LOCAL)
+    {
+        L[insn->a].u.i++;
+        NEXT();
+    }
+    OP(JUMP)
+    {
+        pc = code + insn->a;
+        NEXT();
+    }
+    OP(JUMP_IF_FALSE)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
         }
-        case BC_MEMBER:
-        case BC_MAPKEY:
-            CHECK(vm_member(vm, &TOP, &p->consts[insn->a], insn->op == BC_MEMBER, &r));
-            TOP = r;
-            break;
-        case BC_INDEX:
-            CHECK(vm_index(vm, &st->stack[st->sp - 2], &TOP, &r));
-            st->sp--;
-            TOP = r;
-            break;
-        case BC_SLICE: {
-            size_t n = 1 + ((insn->a & 1) != 0) + ((insn->a & 2) != 0);
-            struct expr_value *base = &st->stack[st->sp - n];
-            const struct expr_value *from = (insn->a & 1) ? &base[1] : NULL;
-            const struct expr_value *to = (insn->a & 2) ? &base[n - 1] : NULL;
-            CHECK(vm_slice(vm, base, from, to, &r));
-            st->sp -= n - 1;
-            TOP = r;
-            break;
+        if (!TOP.u.b)
+            pc = code + insn->a;
+        NEXT();
+    }
+    OP(JUMP_IF_TRUE)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
         }
-        case BC_METHOD:
-        case BC_METHOD_DYN: {
-            size_t nargs = (size_t)insn->b;
-            struct expr_value *recv = &st->stack[st->sp - nargs - 1];
-            const struct expr_method *m;
-            if (insn->op == BC_METHOD) {
-                m = p->methods[insn->a];
-            } else {
-                const struct expr_value *name = &p->consts[insn->a];
-                m = vm_find_method(recv, name);
-                if (!m) {
-                    int n = name->u.s.len > 200 ? 200 : (int)name->u.s.len;
-                    expr_vm_error(vm, "cannot fetch %.*s from %s", n, name->u.s.ptr,
-                                  vm_type_name(recv));
-                    goto fail;
-                }
-            }
-            CHECK(vm_call_method(vm, m, recv, recv + 1, nargs, &r));
-            st->sp -= nargs;
-            TOP = r;
-            break;
+        if (TOP.u.b)
+            pc = code + insn->a;
+        NEXT();
+    }
+    OP(JUMP_IF_FALSE_POP)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
         }
-        case BC_CALL: {
-            const struct expr_func *f = p->funcs[insn->a];
-            size_t nargs = (size_t)insn->b;
-            r = expr_nil();
-            CHECK(f->call(vm, &st->stack[st->sp - nargs], nargs, &r));
-            st->sp -= nargs;
-            PUSH(r);
-            break;
+        if (!TOP.u.b) {
+            pc = code + insn->a;
+        } else {
+            sp--;
+            pc++;
         }
-        case BC_CLOSURE:
-            r.kind = EXPR_FUNC;
-            r.u.o.cls = NULL;
-            r.u.o.ptr = &p->closures[insn->a];
-            PUSH(r);
-            break;
-        case BC_NOT:
-            if (TOP.kind != EXPR_BOOL) {
-                vm_not_bool(vm, &TOP);
+        NEXT();
+    }
+    OP(JUMP_IF_TRUE_POP)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
+        }
+        if (TOP.u.b) {
+            pc = code + insn->a;
+        } else {
+            sp--;
+            pc++;
+        }
+        NEXT();
+    }
+    OP(JUMP_IF_NIL)
+    {
+        if (TOP.kind == EXPR_NIL)
+            pc = code + insn->a;
+        NEXT();
+    }
+    OP(JUMP_IF_NOT_NIL)
+    {
+        if (TOP.kind != EXPR_NIL)
+            pc = code + insn->a;
+        NEXT();
+    }
+    OP(BOOL_CHECK)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
+        }
+        NEXT();
+    }
+    OP(FIELD)
+    {
+        CHECK(vm_field(vm, p->fields[insn->a], &TOP, &TOP));
+        NEXT();
+    }
+    OP(VAR_FIELD)
+    {
+        if (sp == stack_end)
+            goto overflow;
+        CHECK2(vm_field(vm, p->fields[insn->b], &vars[insn->a], sp));
+        sp++;
+        pc++;
+        NEXT();
+    }
+    OP(MEMBER)
+    {
+        CHECK(vm_member(vm, &TOP, &p->consts[insn->a], true, &r));
+        TOP = r;
+        NEXT();
+    }
+    OP(MAPKEY)
+    {
+        CHECK(vm_mapkey(vm, &TOP, &p->consts[insn->a], &TOP));
+        NEXT();
+    }
+    OP(VAR_MAPKEY)
+    {
+        if (sp == stack_end)
+            goto overflow;
+        CHECK2(vm_mapkey(vm, &vars[insn->a], &p->consts[insn->b], sp));
+        sp++;
+        pc++;
+        NEXT();
+    }
+    OP(INDEX)
+    {
+        CHECK(vm_index(vm, &sp[-2], &TOP, &r));
+        sp--;
+        TOP = r;
+        NEXT();
+    }
+    OP(INDEX_CONST)
+    {
+        if (sp == stack_end)
+            goto overflow;
+        CHECK2(vm_index(vm, &TOP, &p->consts[insn->a], &r));
+        TOP = r;
+        pc++;
+        NEXT();
+    }
+    OP(SLICE)
+    {
+        size_t n = 1 + ((insn->a & 1) != 0) + ((insn->a & 2) != 0);
+        struct expr_value *base = sp - n;
+        const struct expr_value *from = (insn->a & 1) ? &base[1] : NULL;
+        const struct expr_value *to = (insn->a & 2) ? &base[n - 1] : NULL;
+        CHECK(vm_slice(vm, base, from, to, &r));
+        sp -= n - 1;
+        TOP = r;
+        NEXT();
+    }
+    OP(METHOD)
+    OP(METHOD_DYN)
+    {
+        size_t nargs = (size_t)insn->b;
+        struct expr_value *recv = sp - nargs - 1;
+        const struct expr_method *m;
+        if (insn->op == BC_METHOD) {
+            m = p->methods[insn->a];
+        } else {
+            const struct expr_value *name = &p->consts[insn->a];
+            m = vm_find_method(recv, name);
+            if (!m) {
+                int n = name->u.s.len > 200 ? 200 : (int)name->u.s.len;
+                expr_vm_error(vm, "cannot fetch %.*s from %s", n, name->u.s.ptr,
+                              vm_type_name(recv));
                 goto fail;
             }
-            TOP.u.b = !TOP.u.b;
-            break;
-        case BC_NEG:
-            if (TOP.kind == EXPR_INT)
-                TOP.u.i = wrap_sub(0, TOP.u.i);
-            else if (TOP.kind == EXPR_FLOAT)
-                TOP.u.f = -TOP.u.f;
-            else {
-                expr_vm_error(vm, "invalid operation: - %s", vm_type_name(&TOP));
-                goto fail;
-            }
-            break;
-        case BC_PLUS:
-            if (!is_num(&TOP)) {
-                expr_vm_error(vm, "invalid operation: + %s", vm_type_name(&TOP));
-                goto fail;
-            }
-            break;
-        case BC_EQ:
-            b = expr_value_equal(&st->stack[st->sp - 2], &TOP);
-            st->sp--;
-            TOP = expr_bool(b);
-            break;
-        case BC_NE:
-            b = !expr_value_equal(&st->stack[st->sp - 2], &TOP);
-            st->sp--;
-            TOP = expr_bool(b);
-            break;
-        case BC_LT:
-        case BC_GT:
-        case BC_LE:
-        case BC_GE:
-        case BC_ADD:
-        case BC_SUB:
-        case BC_MUL:
-        case BC_DIV:
-        case BC_MOD:
-        case BC_POW:
-            CHECK(expr_vm_binop(vm, insn->op, &st->stack[st->sp - 2], &TOP, &r));
-            st->sp--;
-            TOP = r;
-            break;
-        case BC_RANGE:
-            CHECK(vm_range(vm, &st->stack[st->sp - 2], &TOP, &r));
-            st->sp--;
-            TOP = r;
-            break;
-        case BC_IN:
-            CHECK(vm_in(vm, &st->stack[st->sp - 2], &TOP, &b));
-            st->sp--;
-            TOP = expr_bool(b);
-            break;
-        case BC_IN_SET:
-            if (TOP.kind == EXPR_STRING)
-                b = hashmap_get(p->sets[insn->a], TOP.u.s.ptr, TOP.u.s.len) != NULL;
-            else
-                CHECK(vm_in(vm, &TOP, &p->consts[insn->b], &b));
-            TOP = expr_bool(b);
-            break;
-        case BC_MATCHES: {
-            struct expr_value *a = &st->stack[st->sp - 2];
-            b = false;
-            if (a->kind != EXPR_NIL && TOP.kind != EXPR_NIL) {
-                if (TOP.kind != EXPR_STRING) {
-                    vm_not_string(vm, &TOP);
-                    goto fail;
-                }
-                char msg[256];
-                struct expr_regex *re =
-                    expr_regex_compile(TOP.u.s.ptr, TOP.u.s.len, msg, sizeof(msg));
-                if (!re) {
-                    expr_vm_error(vm, "%s", msg);
-                    goto fail;
-                }
-                int rc = vm_matches(vm, re, a, &b);
-                expr_regex_free(re);
-                CHECK(rc);
-            }
-            st->sp--;
-            TOP = expr_bool(b);
-            break;
         }
-        case BC_MATCHES_CONST:
-            b = false;
-            if (TOP.kind != EXPR_NIL)
-                CHECK(vm_matches(vm, p->regexes[insn->a], &TOP, &b));
-            TOP = expr_bool(b);
-            break;
-        case BC_CONTAINS:
-        case BC_STARTSWITH:
-        case BC_ENDSWITH:
-            CHECK(vm_strop(vm, insn->op, &st->stack[st->sp - 2], &TOP, &b));
-            st->sp--;
-            TOP = expr_bool(b);
-            break;
-        case BC_ARRAY: {
-            size_t n = (size_t)insn->a;
-            struct expr_array *arr = expr_vm_array(vm, n);
+        SYNC();
+        CHECK(vm_call_method(vm, m, recv, recv + 1, nargs, &r));
+        sp -= nargs;
+        TOP = r;
+        NEXT();
+    }
+    OP(CALL)
+    {
+        const struct expr_func *f = p->funcs[insn->a];
+        size_t nargs = (size_t)insn->b;
+        r = expr_nil();
+        SYNC();
+        CHECK(f->call(vm, sp - nargs, nargs, &r));
+        sp -= nargs;
+        PUSH(r);
+        NEXT();
+    }
+    OP(CLOSURE)
+    {
+        r.kind = EXPR_FUNC;
+        r.u.o.cls = NULL;
+        r.u.o.ptr = &p->closures[insn->a];
+        PUSH(r);
+        NEXT();
+    }
+    OP(NOT)
+    {
+        if (TOP.kind != EXPR_BOOL) {
+            vm_not_bool(vm, &TOP);
+            goto fail;
+        }
+        TOP.u.b = !TOP.u.b;
+        NEXT();
+    }
+    OP(NEG)
+    {
+        if (TOP.kind == EXPR_INT) {
+            TOP.u.i = wrap_sub(0, TOP.u.i);
+        } else if (TOP.kind == EXPR_FLOAT) {
+            TOP.u.f = -TOP.u.f;
+        } else {
+            expr_vm_error(vm, "invalid operation: - %s", vm_type_name(&TOP));
+            goto fail;
+        }
+        NEXT();
+    }
+    OP(PLUS)
+    {
+        if (!is_num(&TOP)) {
+            expr_vm_error(vm, "invalid operation: + %s", vm_type_name(&TOP));
+            goto fail;
+        }
+        NEXT();
+    }
+    OP(EQ)
+    {
+        b = vm_equal(&sp[-2], &TOP);
+        sp--;
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(NE)
+    {
+        b = !vm_equal(&sp[-2], &TOP);
+        sp--;
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(EQ_CONST)
+    {
+        b = vm_equal(&TOP, &p->consts[insn->a]);
+        vm_set_bool(&TOP, b);
+        pc++;
+        NEXT();
+    }
+    OP(NE_CONST)
+    {
+        b = !vm_equal(&TOP, &p->consts[insn->a]);
+        vm_set_bool(&TOP, b);
+        pc++;
+        NEXT();
+    }
+    OP(LT)
+    OP(GT)
+    OP(LE)
+    OP(GE)
+    OP(ADD)
+    OP(SUB)
+    OP(MUL)
+    OP(DIV)
+    OP(MOD)
+    OP(POW)
+    {
+        CHECK(expr_vm_binop(vm, insn->op, &sp[-2], &TOP, &r));
+        sp--;
+        TOP = r;
+        NEXT();
+    }
+    OP(RANGE)
+    {
+        CHECK(vm_range(vm, &sp[-2], &TOP, &r));
+        sp--;
+        TOP = r;
+        NEXT();
+    }
+    OP(IN)
+    {
+        CHECK(vm_in(vm, &sp[-2], &TOP, &b));
+        sp--;
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(IN_SET)
+    {
+        if (TOP.kind == EXPR_STRING)
+            b = expr_strset_has(&p->sets[insn->a], TOP.u.s.ptr, TOP.u.s.len);
+        else
+            CHECK(vm_in(vm, &TOP, &p->consts[insn->b], &b));
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(MATCHES)
+    {
+        CHECK(vm_matches_dyn(vm, &sp[-2], &TOP, &b));
+        sp--;
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(MATCHES_CONST)
+    {
+        b = false;
+        if (TOP.kind != EXPR_NIL)
+            CHECK(vm_matches(vm, p->regexes[insn->a], &TOP, &b));
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(CONTAINS)
+    OP(STARTSWITH)
+    OP(ENDSWITH)
+    {
+        CHECK(vm_strop(vm, insn->op, &sp[-2], &TOP, &b));
+        sp--;
+        vm_set_bool(&TOP, b);
+        NEXT();
+    }
+    OP(CONTAINS_CONST)
+    {
+        CHECK2(vm_strop(vm, BC_CONTAINS, &TOP, &p->consts[insn->a], &b));
+        vm_set_bool(&TOP, b);
+        pc++;
+        NEXT();
+    }
+    OP(STARTSWITH_CONST)
+    {
+        CHECK2(vm_strop(vm, BC_STARTSWITH, &TOP, &p->consts[insn->a], &b));
+        vm_set_bool(&TOP, b);
+        pc++;
+        NEXT();
+    }
+    OP(ENDSWITH_CONST)
+    {
+        CHECK2(vm_strop(vm, BC_ENDSWITH, &TOP, &p->consts[insn->a], &b));
+        vm_set_bool(&TOP, b);
+        pc++;
+        NEXT();
+    }
+    OP(ARRAY)
+    {
+        size_t n = (size_t)insn->a;
+        struct expr_array *arr = expr_vm_array(vm, n);
+        if (!arr) {
+            expr_vm_error(vm, "memory budget exceeded");
+            goto fail;
+        }
+        if (n)
+            memcpy(arr->items, sp - n, n * sizeof(struct expr_value));
+        arr->len = n;
+        sp -= n;
+        r.kind = EXPR_ARRAY;
+        r.u.a = arr;
+        PUSH(r);
+        NEXT();
+    }
+    OP(MAP)
+    {
+        size_t n = (size_t)insn->a;
+        struct expr_map *m = expr_vm_map(vm, n);
+        if (!m) {
+            expr_vm_error(vm, "memory budget exceeded");
+            goto fail;
+        }
+        struct expr_value *kv = sp - 2 * n;
+        for (size_t i = 0; i < n; i++) {
+            if (kv[2 * i].kind != EXPR_STRING) {
+                vm_not_string(vm, &kv[2 * i]);
+                goto fail;
+            }
+            if (expr_map_set(vm, m, kv[2 * i].u.s.ptr, kv[2 * i].u.s.len, kv[2 * i + 1]) < 0) {
+                expr_vm_error(vm, "memory budget exceeded");
+                goto fail;
+            }
+        }
+        sp -= 2 * n;
+        r.kind = EXPR_MAP;
+        r.u.m = m;
+        PUSH(r);
+        NEXT();
+    }
+    OP(BEGIN)
+    OP(BEGIN_REV)
+    {
+        CHECK(vm_begin(vm, &L[insn->a], &TOP, insn->op == BC_BEGIN_REV));
+        sp--;
+        NEXT();
+    }
+    OP(NEXT)
+    OP(NEXT_REV)
+    {
+        struct expr_value *s = &L[insn->a];
+        bool end = insn->op == BC_NEXT ? s[SCOPE_INDEX].u.i >= s[SCOPE_LEN].u.i
+                                       : s[SCOPE_INDEX].u.i < 0;
+        if (end) {
+            pc = code + insn->b;
+            NEXT();
+        }
+        if (++st->steps > VM_STEP_MAX) {
+            expr_vm_error(vm, "too many iterations (limit %llu per evaluation)",
+                          (unsigned long long)VM_STEP_MAX);
+            goto fail;
+        }
+        CHECK(vm_item(vm, s));
+        NEXT();
+    }
+    OP(STEP)
+    {
+        L[insn->a + SCOPE_INDEX].u.i++;
+        pc = code + insn->b;
+        NEXT();
+    }
+    OP(STEP_REV)
+    {
+        L[insn->a + SCOPE_INDEX].u.i--;
+        pc = code + insn->b;
+        NEXT();
+    }
+    OP(ACC_PUSH)
+    {
+        struct expr_value *acc = &L[insn->a + SCOPE_ACC];
+        if (acc->kind != EXPR_ARRAY) {
+            struct expr_array *arr = expr_vm_array(vm, 4);
             if (!arr) {
                 expr_vm_error(vm, "memory budget exceeded");
                 goto fail;
             }
-            if (n)
-                memcpy(arr->items, &st->stack[st->sp - n], n * sizeof(struct expr_value));
-            arr->len = n;
-            st->sp -= n;
-            r.kind = EXPR_ARRAY;
-            r.u.a = arr;
-            PUSH(r);
-            break;
+            acc->kind = EXPR_ARRAY;
+            acc->u.a = arr;
         }
-        case BC_MAP: {
-            size_t n = (size_t)insn->a;
-            struct expr_map *m = expr_vm_map(vm, n);
-            if (!m) {
-                expr_vm_error(vm, "memory budget exceeded");
-                goto fail;
-            }
-            struct expr_value *kv = &st->stack[st->sp - 2 * n];
-            for (size_t i = 0; i < n; i++) {
-                if (kv[2 * i].kind != EXPR_STRING) {
-                    vm_not_string(vm, &kv[2 * i]);
-                    goto fail;
-                }
-                if (expr_map_set(vm, m, kv[2 * i].u.s.ptr, kv[2 * i].u.s.len, kv[2 * i + 1]) < 0) {
-                    expr_vm_error(vm, "memory budget exceeded");
-                    goto fail;
-                }
-            }
-            st->sp -= 2 * n;
-            r.kind = EXPR_MAP;
-            r.u.m = m;
-            PUSH(r);
-            break;
+        if (expr_array_push(vm, acc->u.a, TOP) < 0) {
+            expr_vm_error(vm, "memory budget exceeded");
+            goto fail;
         }
-        case BC_BEGIN:
-        case BC_BEGIN_REV:
-            CHECK(vm_begin(vm, &L[insn->a], &TOP, insn->op == BC_BEGIN_REV));
-            st->sp--;
-            break;
-        case BC_NEXT:
-        case BC_NEXT_REV: {
-            struct expr_value *s = &L[insn->a];
-            bool end = insn->op == BC_NEXT ? s[SCOPE_INDEX].u.i >= s[SCOPE_LEN].u.i
-                                           : s[SCOPE_INDEX].u.i < 0;
-            if (end) {
-                ip = insn->b;
-                break;
-            }
-            if (++st->steps > VM_STEP_MAX) {
-                expr_vm_error(vm, "too many iterations (limit %llu per evaluation)",
-                              (unsigned long long)VM_STEP_MAX);
-                goto fail;
-            }
-            CHECK(vm_item(vm, s));
-            break;
-        }
-        case BC_STEP:
-            L[insn->a + SCOPE_INDEX].u.i++;
-            ip = insn->b;
-            break;
-        case BC_STEP_REV:
-            L[insn->a + SCOPE_INDEX].u.i--;
-            ip = insn->b;
-            break;
-        case BC_ACC_PUSH: {
-            struct expr_value *acc = &L[insn->a + SCOPE_ACC];
-            if (acc->kind != EXPR_ARRAY) {
-                struct expr_array *arr = expr_vm_array(vm, 4);
-                if (!arr) {
-                    expr_vm_error(vm, "memory budget exceeded");
-                    goto fail;
-                }
-                acc->kind = EXPR_ARRAY;
-                acc->u.a = arr;
-            }
-            if (expr_array_push(vm, acc->u.a, TOP) < 0) {
-                expr_vm_error(vm, "memory budget exceeded");
-                goto fail;
-            }
-            st->sp--;
-            break;
-        }
-        case BC_ACC_ARRAY:
-        case BC_ACC_MAP: {
-            struct expr_value *acc = &L[insn->a + SCOPE_ACC];
-            int want = insn->op == BC_ACC_ARRAY ? EXPR_ARRAY : EXPR_MAP;
-            if (acc->kind != want) {
-                r.kind = (uint8_t)want;
-                if (want == EXPR_ARRAY)
-                    r.u.a = expr_vm_array(vm, 0);
-                else
-                    r.u.m = expr_vm_map(vm, 0);
-                if (!r.u.a && !r.u.m) {
-                    expr_vm_error(vm, "memory budget exceeded");
-                    goto fail;
-                }
-                *acc = r;
-            }
-            PUSH(*acc);
-            break;
-        }
-        case BC_GROUP_ADD:
-            CHECK(vm_group_add(vm, &L[insn->a], &TOP));
-            st->sp--;
-            break;
-        case BC_SORT_ADD:
-            CHECK(vm_sort_add(vm, &L[insn->a], &TOP));
-            st->sp--;
-            break;
-        case BC_SORT_END:
-            CHECK(vm_sort_end(vm, &L[insn->a], &TOP, &r));
-            TOP = r;
-            break;
-        case BC_THROW: expr_vm_error(vm, "%s", p->consts[insn->a].u.s.ptr); goto fail;
-        case BC_RETURN: return 0;
-        default: expr_vm_error(vm, "invalid opcode %d", insn->op); goto fail;
-        }
+        sp--;
+        NEXT();
     }
+    OP(ACC_ARRAY)
+    OP(ACC_MAP)
+    {
+        struct expr_value *acc = &L[insn->a + SCOPE_ACC];
+        int want = insn->op == BC_ACC_ARRAY ? EXPR_ARRAY : EXPR_MAP;
+        if (acc->kind != want) {
+            r.kind = (uint8_t)want;
+            if (want == EXPR_ARRAY)
+                r.u.a = expr_vm_array(vm, 0);
+            else
+                r.u.m = expr_vm_map(vm, 0);
+            if (!r.u.a && !r.u.m) {
+                expr_vm_error(vm, "memory budget exceeded");
+                goto fail;
+            }
+            *acc = r;
+        }
+        PUSH(*acc);
+        NEXT();
+    }
+    OP(GROUP_ADD)
+    {
+        CHECK(vm_group_add(vm, &L[insn->a], &TOP));
+        sp--;
+        NEXT();
+    }
+    OP(SORT_ADD)
+    {
+        CHECK(vm_sort_add(vm, &L[insn->a], &TOP));
+        sp--;
+        NEXT();
+    }
+    OP(SORT_END)
+    {
+        CHECK(vm_sort_end(vm, &L[insn->a], &TOP, &r));
+        TOP = r;
+        NEXT();
+    }
+    OP(THROW)
+    {
+        expr_vm_error(vm, "%s", p->consts[insn->a].u.s.ptr);
+        goto fail;
+    }
+    OP(RETURN)
+    {
+        SYNC();
+        return 0;
+    }
+#if !VM_THREADED
+    default: expr_vm_error(vm, "invalid opcode %d", insn->op); goto fail;
+    }
+#endif
+overflow:
+    expr_vm_error(vm, "stack overflow");
 fail:
     if (!vm->has_error)
         expr_vm_error(vm, "run-time error");
-    if (insn && st->err_ip < 0)
-        st->err_ip = (int32_t)(insn - p->code);
+    if (st->err_ip < 0)
+        st->err_ip = (int32_t)(insn - code);
     return -1;
 }
+
+#undef OP
+#undef NEXT
+#undef TOP
+#undef PUSH
+#undef CHECK
+#undef CHECK2
+#undef SYNC
 
 int
 expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn, const struct expr_value *arg,
@@ -1528,7 +1852,9 @@ expr_eval(struct expr_vm *vm, const struct expr_program *p, const struct expr_va
           struct expr_value *ret, struct expr_error *err)
 {
     struct vm_state *st = vm->state;
-    arena_reset(&vm->arena);
+    /* Nothing to give back when the last evaluation allocated nothing (the common case). */
+    if (vm->arena.used)
+        arena_reset(&vm->arena);
     vm->has_error = false;
     vm->error[0] = '\0';
     st->sp = 0;

@@ -612,6 +612,79 @@ test_now(void **state)
     assert_true(a.unix_ns < INT64_C(7258118400000000000));
 }
 
+/* Go's time.Parse / Format through the layout engine (expected values from Go 1.19). */
+static void
+test_layout_parse(void **state)
+{
+    static const struct {
+        const char *layout, *value, *want; /* want: RFC3339Nano or Go's error text */
+        bool ok;
+    } cases[] = {
+        { "2006-01-02T15:04:05Z07:00", "2023-01-02T03:04:05+01:00", "2023-01-02T03:04:05+01:00",
+          true },
+        { "02 Jan 06 15:04 MST", "05 Mar 23 10:00 GMT+3", "2023-03-05T13:00:00+03:00", true },
+        { "2006-01-02", "2023-02-30", "parsing time \"2023-02-30\": day out of range", false },
+        { "2006-01-02", "x", "parsing time \"x\" as \"2006-01-02\": cannot parse \"x\" as \"2006\"",
+          false },
+        { "2006-01-02", "2023-01-02 extra",
+          "parsing time \"2023-01-02 extra\": extra text: \" extra\"", false },
+        { "2006", "1500",
+          "parsing time \"1500\": year 1500 is outside the supported range 1678-2261", false },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gotime t;
+        struct str msg = STR_INIT;
+        char buf[GOTIME_RFC3339_MAX];
+        int rc = gotime_parse_layout(cases[i].layout, strlen(cases[i].layout), cases[i].value,
+                                     strlen(cases[i].value), NULL, &t, &msg);
+        if (cases[i].ok) {
+            assert_int_equal(rc, 0);
+            gotime_format_rfc3339nano(t, buf, sizeof(buf));
+            assert_string_equal(buf, cases[i].want);
+        } else {
+            assert_int_equal(rc, -EINVAL);
+            assert_string_equal(msg.buf, cases[i].want);
+        }
+        str_free(&msg);
+    }
+}
+
+/* A layout without a year reads year 0, which the fields API hands back (ParseDate fills it). */
+static void
+test_layout_fields_year0(void **state)
+{
+    struct gotime_parsed p;
+    struct gotime t;
+    (void)state;
+    assert_int_equal(
+        gotime_parse_layout_fields("Jan _2 15:04:05", 15, "Feb 29 10:00:00", 15, &p, NULL), 0);
+    assert_int_equal(p.year, 0);
+    assert_int_equal(p.month, 2);
+    assert_int_equal(p.day, 29);
+    assert_int_equal(p.hour, 10);
+    assert_int_equal(p.zone, GOTIME_ZONE_NONE);
+    assert_int_equal(gotime_from_parsed(&p, NULL, &t), -ERANGE);
+    /* Quiet mode: no message, still -EINVAL. */
+    assert_int_equal(gotime_parse_layout_fields("2006", 4, "x", 1, &p, NULL), -EINVAL);
+}
+
+static void
+test_layout_format(void **state)
+{
+    struct gotime t = gotime_from_fields(2023, 1, 2, 3, 4, 5, 123456789, 3600);
+    struct str b = STR_INIT;
+    (void)state;
+    assert_int_equal(gotime_format_layout(t, "Mon Jan _2 15:04:05.000 MST 2006", 32, &b), 0);
+    assert_string_equal(b.buf, "Mon Jan  2 03:04:05.123 +0100 2023");
+    str_free(&b);
+    b = STR_INIT;
+    const char *l = "02/01/06 3:04PM .999 Z07:00 __2";
+    assert_int_equal(gotime_format_layout(t, l, strlen(l), &b), 0);
+    assert_string_equal(b.buf, "02/01/23 3:04AM .123 +01:00   2");
+    str_free(&b);
+}
+
 int
 main(void)
 {
@@ -628,6 +701,9 @@ main(void)
         cmocka_unit_test(test_rfc3339_roundtrip),
         cmocka_unit_test(test_from_fields_normalise),
         cmocka_unit_test(test_now),
+        cmocka_unit_test(test_layout_parse),
+        cmocka_unit_test(test_layout_fields_year0),
+        cmocka_unit_test(test_layout_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -503,7 +503,7 @@ test_compile_or_chain_jumps(void **state)
     struct expr_program *p = expr_compile(fx.env, src, strlen(src), EXPR_T(EXPR_BOOL), &err);
     assert_non_null(p);
     char *d = dump_to_string(p);
-    /* Three JUMP_IF_TRUE, all to the final RETURN (instruction 18). */
+    /* Three JUMP_IF_TRUE (fused with their POP), all to the final RETURN (instruction 18). */
     int targets[8], ntargets = 0, end = -1;
     for (const char *line = d; line && *line;
          line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
@@ -511,7 +511,7 @@ test_compile_or_chain_jumps(void **state)
         int idx, a;
         if (sscanf(line, "%d %31s %d", &idx, op, &a) != 3)
             continue;
-        if (strcmp(op, "JUMP_IF_TRUE") == 0 && ntargets < 8)
+        if (strncmp(op, "JUMP_IF_TRUE", 12) == 0 && ntargets < 8)
             targets[ntargets++] = a;
         if (strcmp(op, "RETURN") == 0)
             end = idx;

@@ -1,0 +1,101 @@
+/*
+ * internal.h - the pieces of the hub test runner (private to src/hubtest):
+ * config.yaml, item resolution and the runtime directory, the log replay,
+ * the parser dump writer and the assert evaluator.
+ */
+#ifndef PHALANX_HUBTEST_INTERNAL_H
+#define PHALANX_HUBTEST_INTERNAL_H
+
+#include "common/common.h"
+#include "common/str.h"
+#include "hubtest/hubtest.h"
+#include "model/model.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+
+/* A list of owned strings. */
+struct hubtest_strlist {
+    char **items;
+    size_t len;
+};
+
+void hubtest_strlist_clear(struct hubtest_strlist *l);
+int hubtest_strlist_push(struct hubtest_strlist *l, const char *s);
+
+/* One static of override_statics, every key kept as text (as parser.Static's string fields). */
+struct hubtest_kv {
+    char *key;
+    char *value;
+};
+
+struct hubtest_static {
+    struct hubtest_kv *kv;
+    size_t len;
+};
+
+/* config.yaml (pkg/hubtest HubTestItemConfig); unknown keys are ignored, as yaml.v3 does. */
+struct hubtest_config {
+    struct hubtest_strlist parsers;
+    struct hubtest_strlist scenarios;
+    struct hubtest_strlist postoverflows;
+    char *log_file;
+    char *log_type;
+    struct hubtest_kv *labels;
+    size_t nlabels;
+    bool ignore_parsers;
+    struct hubtest_static *statics; /* override_statics */
+    size_t nstatics;
+};
+
+/* Reads path; 0, or -1 with a message in err. */
+int hubtest_config_load(const char *path, struct hubtest_config *ret, char *err, size_t errlen);
+void hubtest_config_clear(struct hubtest_config *c);
+
+/* The hub's .index.json, loaded once per run of tests (read-only afterwards). */
+struct hubtest_index;
+struct hubtest_index *hubtest_index_load(const char *hub_dir, char *err, size_t errlen);
+void hubtest_index_free(struct hubtest_index *idx);
+
+/* An item resolved to its file and stage. */
+struct hubtest_item {
+    char *path;  /* absolute or hub-relative file, as found */
+    char *stage; /* "s01-parse" ... */
+    bool from_index;
+};
+
+/*
+ * Resolves one parsers/postoverflows entry: an index name of section `type`
+ * ("parsers", "postoverflows"), else a path relative to the hub root or the
+ * test dir (stage = 3rd path component from the end). 0, or -1 with err.
+ */
+int hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir,
+                         const char *test_dir, const char *type, const char *entry,
+                         struct hubtest_item *ret, char *err, size_t errlen);
+void hubtest_item_clear(struct hubtest_item *it);
+
+/*
+ * Writes the YAML file of the synthetic `overrides` node (name overrides,
+ * filter "1==1", the statics) to path. 0 or -1 with err.
+ */
+int hubtest_write_overrides(const char *path, const struct hubtest_static *statics, size_t n,
+                            char *err, size_t errlen);
+
+/* Writes results as CrowdSec's results/parser-dump.yaml; 0 or -1 with err. */
+int hubtest_dump_write(const char *path, const struct parser_results *results, char *err,
+                       size_t errlen);
+
+/*
+ * Evaluates every line of an assert file against results (hubtest's parser
+ * context). Fills assertions/first_failure/actual of ret; returns 1 when
+ * every line held, 0 when one failed, -1 on an error (compile/run/not a bool,
+ * missing file) with err, in which case ret->first_failure names the line.
+ */
+int hubtest_assert_parser(const char *path, const struct parser_results *results,
+                          struct hubtest_result *ret, char *err, size_t errlen);
+
+/* basenameShim of pkg/hubtest: rewrites a line that tests datasource_path without basename(). */
+char *hubtest_basename_shim(const char *line);
+
+#endif

@@ -1,0 +1,916 @@
+/*
+ * run.c - one hub test from config.yaml to a verdict, and many of them on a
+ * few threads.
+ *
+ * The runtime directory mirrors what pkg/hubtest builds: parsers linked into
+ * runtime/parsers/<stage>/<file name> (so files load in the order crowdsec
+ * loads them: by stage, then by file name; an index item does not replace a
+ * file already there, a custom path does), override_statics as
+ * runtime/parsers/s00-raw/00_overrides.yaml, and runtime/results/ for the
+ * parser dump. The log is read like the file datasource in cat mode
+ * (-dsn file://<abs test dir>/<log_file> -type <log_type> -label k:v).
+ *
+ * Loading goes through a lock: data files and stashes are process-wide
+ * registries filled at load time, which the expression engine expects to be
+ * done by one thread at a time. Replays and asserts run in parallel.
+ */
+#include "hubtest/internal.h"
+
+#include "expr/expr.h"
+#include "grok/grok.h"
+#include "parser/parser.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ERRLEN 1024
+
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gotime pinned_now;
+
+static struct gotime
+pinned_clock(void)
+{
+    return pinned_now;
+}
+
+void
+hubtest_global_init(const struct gotime *now)
+{
+    if (now != NULL) {
+        pinned_now = *now;
+        expr_set_clock(pinned_clock);
+    } else {
+        expr_set_clock(NULL);
+    }
+}
+
+void
+hubtest_global_cleanup(void)
+{
+    expr_set_clock(NULL);
+    expr_data_reset();
+    expr_stash_reset();
+}
+
+const char *
+hubtest_status_name(enum hubtest_status s)
+{
+    switch (s) {
+    case HUBTEST_PASS:
+        return "pass";
+    case HUBTEST_FAIL:
+        return "fail";
+    case HUBTEST_ERROR:
+        return "error";
+    case HUBTEST_NOT_RUN:
+        return "not run";
+    }
+    return "error";
+}
+
+const char *
+hubtest_part_name(enum hubtest_part p)
+{
+    switch (p) {
+    case HUBTEST_PART_NONE:
+        return "none";
+    case HUBTEST_PART_PASS:
+        return "pass";
+    case HUBTEST_PART_FAIL:
+        return "fail";
+    case HUBTEST_PART_NOT_RUN:
+        return "not run";
+    }
+    return "none";
+}
+
+void
+hubtest_result_clear(struct hubtest_result *r)
+{
+    free(r->name);
+    free(r->first_failure);
+    free(r->actual);
+    free(r->error);
+    free(r->runtime_dir);
+    memset(r, 0, sizeof(*r));
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+hubtest_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int
+hubtest_list(const char *hub_dir, char ***ret_names, size_t *ret_n)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/.tests", hub_dir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -errno;
+    struct hubtest_strlist l = { 0 };
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char cfg[PATH_MAX];
+        struct stat st;
+        if ((size_t)snprintf(cfg, sizeof(cfg), "%s/%s/config.yaml", path, de->d_name) >=
+                sizeof(cfg) ||
+            stat(cfg, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        rc = hubtest_strlist_push(&l, de->d_name);
+        if (rc < 0)
+            break;
+    }
+    closedir(d);
+    if (rc < 0) {
+        hubtest_strlist_clear(&l);
+        return rc;
+    }
+    if (l.len > 0)
+        qsort(l.items, l.len, sizeof(*l.items), cmp_cstr);
+    *ret_names = l.items;
+    *ret_n = l.len;
+    return 0;
+}
+
+/* Go's filepath.Abs: joined with the working directory, then cleaned lexically. */
+static int
+abs_clean(const char *path, char *out, size_t size)
+{
+    char joined[PATH_MAX];
+    if (path[0] == '/') {
+        if ((size_t)snprintf(joined, sizeof(joined), "%s", path) >= sizeof(joined))
+            return -1;
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd)) == NULL)
+            return -1;
+        if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", cwd, path) >= sizeof(joined))
+            return -1;
+    }
+    /* Clean: drop empty and "." components, let ".." eat the previous one. */
+    size_t starts[PATH_MAX / 2];
+    size_t depth = 0, len = 0;
+    const char *p = joined;
+    while (*p != '\0') {
+        while (*p == '/')
+            p++;
+        const char *e = p;
+        while (*e != '\0' && *e != '/')
+            e++;
+        size_t n = (size_t)(e - p);
+        if (n == 0)
+            break;
+        if (n == 1 && p[0] == '.') {
+            /* skip */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (depth > 0)
+                len = starts[--depth];
+        } else {
+            if (len + 1 + n + 1 > size || depth >= ARRAY_SIZE(starts))
+                return -1;
+            starts[depth++] = len;
+            out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
+        }
+        p = e;
+    }
+    if (len == 0) {
+        if (size < 2)
+            return -1;
+        out[len++] = '/';
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+remove_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int
+mkdir_p(const char *dir)
+{
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s", dir) >= sizeof(tmp))
+        return -1;
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s != NULL ? s + 1 : path;
+}
+
+/* Everything one test needs while it runs; freed by test_ctx_clear. */
+struct test_ctx {
+    const struct hubtest_options *opts;
+    const struct hubtest_index *index;
+    char test_dir[PATH_MAX];
+    char runtime[PATH_MAX];
+    char data_dir[PATH_MAX];
+    struct hubtest_config cfg;
+    struct hubtest_strlist sources; /* original file of each linked item, for error messages */
+    struct hubtest_strlist links;   /* runtime path of each linked item */
+    struct hubtest_strlist stages;  /* stage of each linked item */
+    struct grok_library *grok;
+    struct parser_set *parsers;
+    struct parser_results results;
+    char err[ERRLEN];
+};
+
+static void
+test_ctx_clear(struct test_ctx *t)
+{
+    parser_set_free(t->parsers);
+    grok_library_free(t->grok);
+    parser_results_clear(&t->results);
+    hubtest_config_clear(&t->cfg);
+    hubtest_strlist_clear(&t->sources);
+    hubtest_strlist_clear(&t->links);
+    hubtest_strlist_clear(&t->stages);
+}
+
+/*
+ * Links item into runtime/<kind>/<stage>/<file name>. An index item keeps a
+ * file already there (os.Symlink fails with EEXIST, ignored by hubtest); a
+ * custom one replaces it (hubtest copies over it).
+ */
+static int
+link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, bool replace)
+{
+    char dir[PATH_MAX], link[PATH_MAX];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/%s", t->runtime, kind, it->stage) >=
+            sizeof(dir) ||
+        (size_t)snprintf(link, sizeof(link), "%s/%s", dir, base_name(it->path)) >= sizeof(link)) {
+        snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
+        return -1;
+    }
+    if (mkdir_p(dir) < 0) {
+        snprintf(t->err, sizeof(t->err), "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    char target[PATH_MAX];
+    if (abs_clean(it->path, target, sizeof(target)) < 0) {
+        snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
+        return -1;
+    }
+    for (size_t i = 0; i < t->links.len; i++) {
+        if (strcmp(t->links.items[i], link) != 0)
+            continue;
+        if (!replace)
+            return 0;
+        if (unlink(link) != 0 || symlink(target, link) != 0) {
+            snprintf(t->err, sizeof(t->err), "%s: %s", link, strerror(errno));
+            return -1;
+        }
+        free(t->sources.items[i]);
+        t->sources.items[i] = strdup(it->path);
+        return t->sources.items[i] != NULL ? 0 : -1;
+    }
+    if (symlink(target, link) != 0) {
+        snprintf(t->err, sizeof(t->err), "%s: %s", link, strerror(errno));
+        return -1;
+    }
+    if (hubtest_strlist_push(&t->links, link) < 0 ||
+        hubtest_strlist_push(&t->sources, it->path) < 0 ||
+        hubtest_strlist_push(&t->stages, it->stage) < 0) {
+        snprintf(t->err, sizeof(t->err), "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Mentions of a GeoLite2 database (`dest_file: X.mmdb`) in an item: such
+ * items need the test databases the hub tests were written against. Returns
+ * the first mmdb name missing from geoip_dir, or "" when all are there.
+ */
+static int
+missing_mmdb(const char *item_path, const char *geoip_dir, char *ret, size_t retlen)
+{
+    ret[0] = '\0';
+    FILE *f = fopen(item_path, "r");
+    if (f == NULL)
+        return 0;
+    char line[4096];
+    unsigned guard = 0;
+    while (fgets(line, sizeof(line), f) != NULL && guard++ < 100000) {
+        char *p = strstr(line, "dest_file:");
+        if (p == NULL)
+            continue;
+        p += strlen("dest_file:");
+        while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'')
+            p++;
+        char *e = p;
+        while (*e != '\0' && *e != '\n' && *e != '\r' && *e != '"' && *e != '\'' && *e != ' ')
+            e++;
+        *e = '\0';
+        size_t n = strlen(p);
+        if (n < 5 || strcmp(p + n - 5, ".mmdb") != 0)
+            continue;
+        char path[PATH_MAX], alias[PATH_MAX];
+        struct stat st;
+        bool found = geoip_dir != NULL &&
+                     (size_t)snprintf(path, sizeof(path), "%s/%s", geoip_dir, p) < sizeof(path) &&
+                     stat(path, &st) == 0;
+        /* The generated test databases are named GeoLite2-Test-*.mmdb. */
+        if (!found && geoip_dir != NULL && strncmp(p, "GeoLite2-", 9) == 0)
+            found = (size_t)snprintf(alias, sizeof(alias), "%s/GeoLite2-Test-%s", geoip_dir,
+                                     p + 9) < sizeof(alias) &&
+                    stat(alias, &st) == 0;
+        if (!found) {
+            snprintf(ret, retlen, "%s", p);
+            break;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+/* runtime/data: every file of the data dir plus the GeoIP test databases, linked. */
+static int
+make_geoip_data_dir(struct test_ctx *t)
+{
+    if ((size_t)snprintf(t->data_dir, sizeof(t->data_dir), "%s/data", t->runtime) >=
+            sizeof(t->data_dir) ||
+        mkdir_p(t->data_dir) < 0) {
+        snprintf(t->err, sizeof(t->err), "cannot create the runtime data dir");
+        return -1;
+    }
+    const char *dirs[] = { t->opts->geoip_dir, NULL };
+    char hubdata[PATH_MAX];
+    if (t->opts->data_dir != NULL)
+        snprintf(hubdata, sizeof(hubdata), "%s", t->opts->data_dir);
+    else
+        snprintf(hubdata, sizeof(hubdata), "%s/data", t->opts->hub_dir);
+    dirs[1] = hubdata;
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        DIR *d = opendir(dirs[i]);
+        if (d == NULL)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue;
+            char src[PATH_MAX], abs[PATH_MAX], dst[PATH_MAX];
+            if ((size_t)snprintf(src, sizeof(src), "%s/%s", dirs[i], de->d_name) >=
+                    sizeof(src) ||
+                abs_clean(src, abs, sizeof(abs)) < 0 ||
+                (size_t)snprintf(dst, sizeof(dst), "%s/%s", t->data_dir, de->d_name) >=
+                    sizeof(dst))
+                continue;
+            /* GeoLite2-Test-City.mmdb serves as GeoLite2-City.mmdb, which the items name. */
+            if (i == 0 && strncmp(de->d_name, "GeoLite2-Test-", 14) == 0)
+                snprintf(dst, sizeof(dst), "%s/GeoLite2-%s", t->data_dir, de->d_name + 14);
+            /* The GeoIP dir comes first and wins over a same-named hub file. */
+            if (symlink(abs, dst) != 0 && errno != EEXIST) {
+                snprintf(t->err, sizeof(t->err), "%s: %s", dst, strerror(errno));
+                closedir(d);
+                return -1;
+            }
+        }
+        closedir(d);
+    }
+    return 0;
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+    const struct parser_item *x = a, *y = b;
+    int c = strcmp(x->stage, y->stage);
+    return c != 0 ? c : strcmp(x->path, y->path);
+}
+
+/* Rewrites an error naming a runtime link so it names the hub file instead. */
+static void
+source_name(const struct test_ctx *t, const char *file, char *out, size_t size)
+{
+    for (size_t i = 0; i < t->links.len; i++) {
+        if (strcmp(t->links.items[i], file) == 0) {
+            snprintf(out, size, "%s", t->sources.items[i]);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", file);
+}
+
+static struct parser_set *
+load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
+{
+    struct parser_item *items = NULL;
+    size_t n = 0;
+    char prefix[PATH_MAX];
+    snprintf(prefix, sizeof(prefix), "%s/%s/", t->runtime, kind);
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < t->links.len; i++)
+        n += strncmp(t->links.items[i], prefix, plen) == 0;
+    char overrides[PATH_MAX] = "";
+    if (!postoverflow && t->cfg.nstatics > 0)
+        n++;
+    if (n == 0)
+        return NULL;
+    items = calloc(n, sizeof(*items));
+    if (items == NULL) {
+        snprintf(t->err, sizeof(t->err), "out of memory");
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < t->links.len; i++) {
+        const char *l = t->links.items[i];
+        if (strncmp(l, prefix, plen) != 0)
+            continue;
+        items[k].path = l;
+        items[k].stage = t->stages.items[i];
+        k++;
+    }
+    if (!postoverflow && t->cfg.nstatics > 0) {
+        snprintf(overrides, sizeof(overrides), "%s/parsers/s00-raw/00_overrides.yaml",
+                 t->runtime);
+        items[k].path = overrides;
+        items[k].stage = "s00-raw";
+        k++;
+    }
+    qsort(items, k, sizeof(*items), cmp_item);
+    struct parser_options po = {
+        .data_dir = t->data_dir,
+        .grok = t->grok,
+        .postoverflow = postoverflow,
+    };
+    struct parser_error perr = { 0 };
+    pthread_mutex_lock(&load_lock);
+    struct parser_set *ps = parser_set_load(items, k, &po, &perr);
+    pthread_mutex_unlock(&load_lock);
+    free(items);
+    if (ps == NULL) {
+        char file[PATH_MAX];
+        source_name(t, perr.file, file, sizeof(file));
+        if (perr.line > 0)
+            snprintf(t->err, sizeof(t->err), "%s:%d: %s", file, perr.line, perr.message);
+        else if (file[0] != '\0')
+            snprintf(t->err, sizeof(t->err), "%s: %s", file, perr.message);
+        else
+            snprintf(t->err, sizeof(t->err), "%s", perr.message);
+    }
+    return ps;
+}
+
+/* --- the replay: parser dump entries --- */
+
+struct trace_state {
+    struct parser_results *results;
+    int failed; /* out of memory while recording */
+};
+
+static void
+trace_node_done(void *ctx, const char *stage, const char *node, bool success,
+                const struct event *evt)
+{
+    struct trace_state *ts = ctx;
+    if (ts->failed)
+        return;
+    /* Idx as StageParseCollector.Add: a node's 1-based rank of first appearance in its stage. */
+    int64_t idx;
+    const struct parser_stage_results *s = parser_results_stage(ts->results, stage, strlen(stage));
+    const struct parser_node_results *n = s != NULL ? parser_stage_node(s, node, strlen(node)) : NULL;
+    if (n != NULL && n->len > 0)
+        idx = n->items[0].idx;
+    else
+        idx = (int64_t)(s != NULL ? s->len : 0) + (n == NULL ? 1 : 0);
+    struct event *copy = event_clone(evt);
+    if (copy == NULL) {
+        ts->failed = 1;
+        return;
+    }
+    /* The dump is a deep copy: later nodes must not change what this one saw. */
+    if (copy->unmarshaled != NULL) {
+        json_t *deep = json_deep_copy(copy->unmarshaled);
+        json_decref(copy->unmarshaled);
+        copy->unmarshaled = deep;
+    }
+    if (parser_results_add(ts->results, stage, node, idx, copy, success) < 0)
+        ts->failed = 1;
+}
+
+static int
+make_event(struct test_ctx *t, const char *src, const char *line, size_t len, struct event **ret)
+{
+    struct event *e = event_new(EVENT_LOG, EVENT_TIMEMACHINE, true);
+    if (e == NULL)
+        return -ENOMEM;
+    int rc = event_set_str(e, &e->line.raw, line, len);
+    rc = rc < 0 ? rc : event_set_str(e, &e->line.src, src, strlen(src));
+    rc = rc < 0 ? rc : event_set_str(e, &e->line.module, "file", 4);
+    for (size_t i = 0; rc == 0 && i < t->cfg.nlabels; i++)
+        rc = strmap_set_cstr(&e->line.labels, &e->arena, t->cfg.labels[i].key,
+                             t->cfg.labels[i].value);
+    /* -type sets Labels["type"] after the -label pairs. */
+    if (rc == 0)
+        rc = strmap_set_cstr(&e->line.labels, &e->arena, "type",
+                             t->cfg.log_type != NULL ? t->cfg.log_type : "");
+    e->line.process = true;
+    e->line.time = expr_clock_now();
+    if (rc < 0) {
+        event_free(e);
+        return rc;
+    }
+    *ret = e;
+    return 0;
+}
+
+/* Reads the log as bufio.ScanLines does and runs every non-empty line through the parsers. */
+static int
+replay(struct test_ctx *t, struct hubtest_result *r)
+{
+    char rel[PATH_MAX], src[PATH_MAX];
+    if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", t->test_dir, t->cfg.log_file) >=
+            sizeof(rel) ||
+        abs_clean(rel, src, sizeof(src)) < 0) {
+        snprintf(t->err, sizeof(t->err), "log_file: path too long");
+        return -1;
+    }
+    FILE *f = fopen(src, "rb");
+    if (f == NULL) {
+        snprintf(t->err, sizeof(t->err), "%s: %s", src, strerror(errno));
+        return -1;
+    }
+    struct parser_worker *w = parser_worker_new(t->parsers);
+    if (w == NULL) {
+        fclose(f);
+        snprintf(t->err, sizeof(t->err), "out of memory");
+        return -1;
+    }
+    struct trace_state ts = { .results = &t->results };
+    struct parser_trace trace = { .ctx = &ts, .node_done = trace_node_done };
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        size_t len = (size_t)n;
+        if (line[len - 1] == '\n')
+            len--;
+        if (len > 0 && line[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            continue;
+        struct event *e = NULL;
+        if (make_event(t, src, line, len, &e) < 0) {
+            rc = -1;
+            break;
+        }
+        enum parser_outcome out = parser_process(t->parsers, w, e, &trace);
+        event_free(e);
+        r->lines++;
+        if (out == PARSER_FAILED || ts.failed) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc < 0)
+        snprintf(t->err, sizeof(t->err), "out of memory while replaying the log");
+    else if (ferror(f)) {
+        snprintf(t->err, sizeof(t->err), "%s: read error", src);
+        rc = -1;
+    }
+    free(line);
+    parser_worker_free(w);
+    fclose(f);
+    return rc;
+}
+
+static bool
+has_entries(const struct hubtest_strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        if (l->items[i][0] != '\0')
+            return true;
+    }
+    return false;
+}
+
+static int
+install_items(struct test_ctx *t, const char *type, const char *kind,
+              const struct hubtest_strlist *list)
+{
+    for (size_t i = 0; i < list->len; i++) {
+        if (list->items[i][0] == '\0')
+            continue;
+        struct hubtest_item it;
+        if (hubtest_resolve_item(t->index, t->opts->hub_dir, t->test_dir, type, list->items[i],
+                                 &it, t->err, sizeof(t->err)) < 0)
+            return -1;
+        char mmdb[256];
+        missing_mmdb(it.path, t->opts->geoip_dir, mmdb, sizeof(mmdb));
+        if (mmdb[0] != '\0') {
+            snprintf(t->err, sizeof(t->err), "needs GeoIP test databases (%s; see --geoip-dir)",
+                     mmdb);
+            hubtest_item_clear(&it);
+            return -1;
+        }
+        int rc = link_item(t, kind, &it, !it.from_index);
+        hubtest_item_clear(&it);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+items_need_geoip(const struct test_ctx *t)
+{
+    for (size_t i = 0; i < t->sources.len; i++) {
+        char mmdb[256];
+        missing_mmdb(t->sources.items[i], NULL, mmdb, sizeof(mmdb));
+        if (mmdb[0] != '\0')
+            return true;
+    }
+    return false;
+}
+
+static int
+set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = strdup(s);
+    return *dst == NULL ? -ENOMEM : 0;
+}
+
+static int
+run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
+{
+    const struct hubtest_options *o = t->opts;
+    if ((size_t)snprintf(t->test_dir, sizeof(t->test_dir), "%s/.tests/%s", o->hub_dir, name) >=
+        sizeof(t->test_dir)) {
+        snprintf(t->err, sizeof(t->err), "test path too long");
+        return -1;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/config.yaml", t->test_dir);
+    if (hubtest_config_load(path, &t->cfg, t->err, sizeof(t->err)) < 0)
+        return -1;
+    bool check_parser = !t->cfg.ignore_parsers;
+    bool has_scenarios = has_entries(&t->cfg.scenarios);
+    r->parser = check_parser ? HUBTEST_PART_NOT_RUN : HUBTEST_PART_NONE;
+    r->scenario = has_scenarios ? HUBTEST_PART_NOT_RUN : HUBTEST_PART_NONE;
+    if (!check_parser && has_scenarios)
+        return 0; /* only scenario asserts, which need the scenario engine */
+    if (t->cfg.log_file == NULL || t->cfg.log_file[0] == '\0') {
+        snprintf(t->err, sizeof(t->err), "config.yaml: no log_file");
+        return -1;
+    }
+
+    /* The runtime. */
+    const char *tmp = o->tmp_dir != NULL ? o->tmp_dir : getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    if ((size_t)snprintf(t->runtime, sizeof(t->runtime), "%s/phalanx-hubtest-XXXXXX", tmp) >=
+            sizeof(t->runtime) ||
+        mkdtemp(t->runtime) == NULL) {
+        snprintf(t->err, sizeof(t->err), "cannot create a runtime dir under %s: %s", tmp,
+                 strerror(errno));
+        t->runtime[0] = '\0';
+        return -1;
+    }
+    if (install_items(t, "parsers", "parsers", &t->cfg.parsers) < 0 ||
+        install_items(t, "postoverflows", "postoverflows", &t->cfg.postoverflows) < 0)
+        return -1;
+    if (t->cfg.nstatics > 0) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/parsers/s00-raw", t->runtime);
+        snprintf(path, sizeof(path), "%s/00_overrides.yaml", dir);
+        if (mkdir_p(dir) < 0 ||
+            hubtest_write_overrides(path, t->cfg.statics, t->cfg.nstatics, t->err,
+                                    sizeof(t->err)) < 0)
+            return -1;
+    }
+    snprintf(path, sizeof(path), "%s/results", t->runtime);
+    if (mkdir_p(path) < 0) {
+        snprintf(t->err, sizeof(t->err), "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (items_need_geoip(t)) {
+        if (make_geoip_data_dir(t) < 0)
+            return -1;
+    } else if (o->data_dir != NULL) {
+        snprintf(t->data_dir, sizeof(t->data_dir), "%s", o->data_dir);
+    } else {
+        snprintf(t->data_dir, sizeof(t->data_dir), "%s/data", o->hub_dir);
+    }
+
+    /* Grok: our base set, then the hub's pattern files; parsers add their pattern_syntax. */
+    t->grok = grok_library_new();
+    if (t->grok == NULL) {
+        snprintf(t->err, sizeof(t->err), "out of memory");
+        return -1;
+    }
+    struct grok_error gerr = { 0 };
+    char hubpat[PATH_MAX];
+    snprintf(hubpat, sizeof(hubpat), "%s/patterns", o->hub_dir);
+    if (grok_library_load_dir(t->grok, o->patterns_dir, &gerr) < 0 ||
+        grok_library_load_dir(t->grok, hubpat, &gerr) < 0) {
+        snprintf(t->err, sizeof(t->err), "patterns: %s%s%s", gerr.file, gerr.file[0] ? ": " : "",
+                 gerr.message);
+        return -1;
+    }
+
+    t->parsers = load_kind(t, "parsers", false);
+    if (t->parsers == NULL) {
+        if (t->err[0] == '\0')
+            snprintf(t->err, sizeof(t->err), "no parser to run");
+        return -1;
+    }
+    /* Postoverflows only see overflows; they are loaded so a broken one is reported. */
+    t->err[0] = '\0';
+    struct parser_set *po = load_kind(t, "postoverflows", true);
+    if (po == NULL && t->err[0] != '\0')
+        return -1;
+    parser_set_free(po);
+
+    if (parser_results_node(&t->results, "success", "") == NULL) {
+        snprintf(t->err, sizeof(t->err), "out of memory");
+        return -1;
+    }
+    if (replay(t, r) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/results/parser-dump.yaml", t->runtime);
+    if (hubtest_dump_write(path, &t->results, t->err, sizeof(t->err)) < 0)
+        return -1;
+
+    if (check_parser) {
+        snprintf(path, sizeof(path), "%s/parser.assert", t->test_dir);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            r->parser = HUBTEST_PART_FAIL;
+            set_str(&r->first_failure, "");
+            snprintf(t->err, sizeof(t->err), "no parser.assert (hubtest would generate one)");
+            return 1;
+        }
+        int arc = hubtest_assert_parser(path, &t->results, r, t->err, sizeof(t->err));
+        if (arc < 0)
+            return -1;
+        if (r->assertions == 0) {
+            r->parser = HUBTEST_PART_FAIL;
+            snprintf(t->err, sizeof(t->err), "parser.assert is empty (hubtest would generate one)");
+            return 1;
+        }
+        r->parser = arc == 1 ? HUBTEST_PART_PASS : HUBTEST_PART_FAIL;
+    }
+    return 0;
+}
+
+/* One test with an index loaded by the caller (NULL: idx_err says why it could not be). */
+static int
+run_one(const struct hubtest_options *opts, const struct hubtest_index *idx, const char *idx_err,
+        const char *name, struct hubtest_result *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->name = strdup(name);
+    if (ret->name == NULL)
+        return -ENOMEM;
+    struct test_ctx *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    t->opts = opts;
+    t->index = idx;
+    int rc = idx != NULL ? run_test(t, name, ret) : -1;
+    if (idx == NULL)
+        snprintf(t->err, sizeof(t->err), "%s", idx_err);
+    if (rc < 0) {
+        ret->status = HUBTEST_ERROR;
+        if (ret->parser == HUBTEST_PART_PASS)
+            ret->parser = HUBTEST_PART_NOT_RUN;
+        set_str(&ret->error, t->err[0] != '\0' ? t->err : "unknown error");
+    } else if (ret->parser == HUBTEST_PART_FAIL) {
+        ret->status = HUBTEST_FAIL;
+        if (rc > 0)
+            set_str(&ret->error, t->err);
+    } else if (ret->scenario == HUBTEST_PART_NOT_RUN) {
+        ret->status = HUBTEST_NOT_RUN;
+    } else {
+        ret->status = HUBTEST_PASS;
+    }
+    if (t->runtime[0] != '\0') {
+        if (opts->keep_runtime)
+            set_str(&ret->runtime_dir, t->runtime);
+        else
+            remove_tree(t->runtime);
+    }
+    test_ctx_clear(t);
+    free(t);
+    return 0;
+}
+
+int
+hubtest_run(const struct hubtest_options *opts, const char *name, struct hubtest_result *ret)
+{
+    char ierr[512] = "";
+    struct hubtest_index *idx = hubtest_index_load(opts->hub_dir, ierr, sizeof(ierr));
+    int rc = run_one(opts, idx, ierr, name, ret);
+    hubtest_index_free(idx);
+    return rc;
+}
+
+/* --- many tests on a few threads --- */
+
+struct pool {
+    const struct hubtest_options *opts;
+    const struct hubtest_index *index;
+    const char *index_err;
+    char *const *names;
+    struct hubtest_result *results;
+    size_t n;
+    size_t next;
+    pthread_mutex_t lock;
+    int rc;
+};
+
+static void *
+pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next < p->n ? p->next++ : p->n;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->n)
+            break;
+        if (run_one(p->opts, p->index, p->index_err, p->names[i], &p->results[i]) < 0) {
+            pthread_mutex_lock(&p->lock);
+            p->rc = -ENOMEM;
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return NULL;
+}
+
+int
+hubtest_run_many(const struct hubtest_options *opts, char *const *names, size_t n, unsigned jobs,
+                 struct hubtest_result *ret)
+{
+    char ierr[512] = "";
+    struct hubtest_index *idx = hubtest_index_load(opts->hub_dir, ierr, sizeof(ierr));
+    struct pool p = {
+        .opts = opts, .index = idx, .index_err = ierr, .names = names, .results = ret, .n = n
+    };
+    pthread_mutex_init(&p.lock, NULL);
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 64)
+        jobs = 64;
+    if (jobs > n)
+        jobs = n > 0 ? (unsigned)n : 1;
+    pthread_t tids[64];
+    unsigned started = 0;
+    for (unsigned i = 1; i < jobs; i++) {
+        if (pthread_create(&tids[started], NULL, pool_worker, &p) != 0)
+            break;
+        started++;
+    }
+    pool_worker(&p); /* the calling thread works too */
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&p.lock);
+    hubtest_index_free(idx);
+    return p.rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * yaml_tree.h - a YAML stream read with libyaml into a small tree that keeps
+ * the line of every node, so the parser loader can decode it strictly (unknown
+ * key, wrong type) and name the line in its errors. Private to src/parser.
+ *
+ * Every node and string lives in the tree's arena. Anchors and aliases are
+ * refused (no hub file uses them, and refusing them rules out alias bombs);
+ * so are documents deeper than YTREE_MAX_DEPTH or bigger than YTREE_MAX_NODES.
+ */
+#ifndef PHALANX_PARSER_YAML_TREE_H
+#define PHALANX_PARSER_YAML_TREE_H
+
+#include "common/arena.h"
+#include "common/common.h"
+
+#define YTREE_MAX_DEPTH 64
+#define YTREE_MAX_NODES (1u << 20)
+
+enum ynode_type { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
+
+struct ynode {
+    int type;        /* enum ynode_type */
+    int line;        /* 1-based */
+    bool plain;      /* scalar written without quotes (so "null"/"true" may be resolved) */
+    const char *str; /* scalar text, NUL-terminated */
+    size_t len;
+    /* seq: n items; map: n pairs as items[2i] (key) and items[2i+1] (value) */
+    struct ynode **items;
+    size_t n, cap;
+};
+
+struct ytree {
+    struct arena arena;
+    struct ynode **docs; /* NULL entries for empty documents */
+    size_t ndocs, cap;
+};
+
+/*
+ * Parses buf (len bytes) into *ret. Returns 0, or -1 with a message in err
+ * and the 1-based line in *ret_line (0 if unknown); -ENOMEM on allocation
+ * failure.
+ */
+int ytree_parse(const char *buf, size_t len, struct ytree **ret, char *err, size_t errlen,
+                int *ret_line);
+void ytree_free(struct ytree *t);
+
+/* A plain scalar YAML reads as null ("", "~", "null", "Null", "NULL"). */
+bool ynode_is_null(const struct ynode *n);
+/* The kind name as yaml.v2 says it in errors: "!!map", "!!seq", "!!str". */
+const char *ynode_kind(const struct ynode *n);
+
+#endif

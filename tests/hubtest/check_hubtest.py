@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The hub's own tests as a regression suite: runs `phalanx hubtest run --all`
+and compares the parser verdicts with two lists kept in this directory.
+
+  expected-pass.txt  tests whose parser asserts pass (one name a line)
+  known-gaps.txt     tests whose parser asserts do not pass yet: "name: cause"
+
+Only tests that check parser asserts (ignore_parsers: false) count; the
+scenario side needs the scenario engine and is "not run". TAP output:
+  ok            an expected pass that passes
+  not ok        an expected pass that fails (a regression)
+  ok # SKIP     a known gap that still fails, with its cause
+  not ok        a known gap or unlisted test that passes (move it to expected-pass.txt),
+                or an unlisted test that fails (list it with its cause)
+
+Usage: check_hubtest.py PHALANX [HUB]   (HUB defaults to $HUB, then
+$PHALANX_SOURCE_ROOT/../shared/hub). Without a hub: one visible SKIP.
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NOW = "2026-11-27T00:00:00Z"
+
+
+def read_list(name):
+    """Returns {test: cause} from a list file ('#' comments, 'name' or 'name: cause')."""
+    out = {}
+    with open(os.path.join(HERE, name), encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name_, _, cause = line.partition(":")
+            out[name_.strip()] = cause.strip()
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: check_hubtest.py PHALANX [HUB]", file=sys.stderr)
+        return 2
+    phalanx = sys.argv[1]
+    hub = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("HUB")
+    root = os.environ.get("PHALANX_SOURCE_ROOT", os.path.join(HERE, "..", ".."))
+    if not hub:
+        hub = os.path.join(root, "..", "shared", "hub")
+    if not os.path.isdir(os.path.join(hub, ".tests")):
+        print("1..1")
+        print(f"ok 1 hub tests # SKIP no hub at {hub} (set HUB)")
+        return 0
+    expected = read_list("expected-pass.txt")
+    gaps = read_list("known-gaps.txt")
+    cmd = [phalanx, "hubtest", "run", "--all", "--hub", hub, "--now", NOW, "--jobs", "2",
+           "-o", "json", "--patterns", os.path.join(root, "config", "patterns")]
+    mmdb = os.environ.get("PHALANX_TEST_MMDB_DIR")
+    if mmdb:
+        cmd += ["--geoip-dir", mmdb]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        results = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        print("1..1")
+        print(f"not ok 1 phalanx hubtest run did not print JSON (exit {r.returncode})")
+        for line in (r.stderr or r.stdout).strip().splitlines()[-20:]:
+            print("# " + line)
+        return 1
+    checked = [t for t in results if t["parser"] != "none"]
+    seen = {t["name"] for t in checked}
+    lines = []
+    for t in checked:
+        name, ok = t["name"], t["parser"] == "pass"
+        why = t.get("error") or t.get("first_failure") or t["status"]
+        if t.get("actual") is not None:
+            why += f" (actual: {t['actual']})"
+        if name in expected:
+            if ok:
+                lines.append(("ok", f"{name} ({t['assertions']} parser assertions)"))
+            else:
+                lines.append(("not ok", f"{name} regressed: {why}"))
+        elif name in gaps:
+            if ok:
+                lines.append(("not ok", f"{name} passes now: move it from known-gaps.txt "
+                              "to expected-pass.txt"))
+            else:
+                lines.append(("ok", f"{name} # SKIP known gap: {gaps[name]}"))
+        elif ok:
+            lines.append(("not ok", f"{name} passes but is in no list: add it to "
+                          "expected-pass.txt"))
+        else:
+            lines.append(("not ok", f"{name} fails and is in no list: {why}"))
+    for name in sorted(set(expected) | set(gaps)):
+        if name not in seen:
+            lines.append(("not ok", f"{name} is listed but was not run with parser asserts"))
+    print(f"1..{len(lines)}")
+    for i, (verdict, text) in enumerate(lines, 1):
+        print(f"{verdict} {i} {text}".replace("\n", " "))
+    npass = sum(1 for t in checked if t["parser"] == "pass")
+    print(f"# parser asserts: {npass}/{len(checked)} tests pass")
+    return 0 if all(verdict == "ok" for verdict, _ in lines) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
