@@ -96,6 +96,7 @@
     /* Superinstructions (cc_fuse); the operands of the sequence's first op are kept. */           \
     X(VAR_FIELD, 2)        /* LOAD_VAR a; FIELD b */                                               \
     X(VAR_MAPKEY, 2)       /* LOAD_VAR a; MAPKEY b */                                              \
+    X(VAR_FIELD_MAPKEY, 3) /* LOAD_VAR a; FIELD b; MAPKEY (its own a): evt.Meta.x */              \
     X(EQ_CONST, 2)         /* CONST a; EQ */                                                       \
     X(NE_CONST, 2)         /* CONST a; NE */                                                       \
     X(CONTAINS_CONST, 2)   /* CONST a; CONTAINS */                                                 \

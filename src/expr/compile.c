@@ -1902,19 +1902,26 @@ fuse_targets(const struct expr_program *p)
     return t;
 }
 
-/* The superinstruction for the pair (first, second), or -1. */
+/* The superinstruction for the sequence at code[i..], or -1; *ret_len is its length. */
 static int
-fuse_pair(const struct bc_insn *first, const struct bc_insn *second)
+fuse_at(const struct expr_program *p, size_t i, const bool *target)
 {
-    switch (first->op) {
+    const struct bc_insn *in = &p->code[i];
+    size_t left = p->ncode - i;
+    int second = left >= 2 && !target[i + 1] ? p->code[i + 1].op : -1;
+    int third = left >= 3 && !target[i + 2] ? p->code[i + 2].op : -1;
+
+    switch (in->op) {
     case BC_LOAD_VAR:
-        if (second->op == BC_FIELD)
+        if (second == BC_FIELD && third == BC_MAPKEY)
+            return BC_VAR_FIELD_MAPKEY;
+        if (second == BC_FIELD)
             return BC_VAR_FIELD;
-        if (second->op == BC_MAPKEY)
+        if (second == BC_MAPKEY)
             return BC_VAR_MAPKEY;
         return -1;
     case BC_CONST:
-        switch (second->op) {
+        switch (second) {
         case BC_EQ: return BC_EQ_CONST;
         case BC_NE: return BC_NE_CONST;
         case BC_CONTAINS: return BC_CONTAINS_CONST;
@@ -1923,18 +1930,20 @@ fuse_pair(const struct bc_insn *first, const struct bc_insn *second)
         case BC_INDEX: return BC_INDEX_CONST;
         default: return -1;
         }
-    case BC_JUMP_IF_FALSE: return second->op == BC_POP ? BC_JUMP_IF_FALSE_POP : -1;
-    case BC_JUMP_IF_TRUE: return second->op == BC_POP ? BC_JUMP_IF_TRUE_POP : -1;
+    case BC_JUMP_IF_FALSE: return second == BC_POP ? BC_JUMP_IF_FALSE_POP : -1;
+    case BC_JUMP_IF_TRUE: return second == BC_POP ? BC_JUMP_IF_TRUE_POP : -1;
     default: return -1;
     }
 }
 
 /*
- * The last pass: rewrites common pairs into one superinstruction each (see
- * EXPR_OPCODES), so that `evt.Meta.x == "y" && ...` runs in a few dispatches
- * without pushing constants. The second instruction of a pair keeps its
- * place and its operands (the vm skips it; the disassembly shows it). Only
- * an optimisation: on allocation failure the code is left as it is.
+ * The last pass: rewrites common sequences into one superinstruction each
+ * (see EXPR_OPCODES), so that `evt.Meta.x == "y" && ...` runs in a few
+ * dispatches without pushing constants. The other instructions of a
+ * sequence keep their place and operands (the vm skips them; the
+ * disassembly shows them). No instruction but the first of a sequence may
+ * be a jump target. Only an optimisation: on allocation failure the code is
+ * left as it is.
  */
 static void
 cc_fuse(struct expr_program *p)
@@ -1942,14 +1951,12 @@ cc_fuse(struct expr_program *p)
     bool *target = fuse_targets(p);
     if (!target)
         return;
-    for (size_t i = 0; i + 1 < p->ncode; i++) {
+    for (size_t i = 0; i < p->ncode; i++) {
         struct bc_insn *in = &p->code[i];
-        if (target[i + 1])
-            continue;
-        int op = fuse_pair(in, &p->code[i + 1]);
+        int op = fuse_at(p, i, target);
         if (op < 0)
             continue;
-        if (op == BC_VAR_FIELD || op == BC_VAR_MAPKEY)
+        if (op == BC_VAR_FIELD || op == BC_VAR_MAPKEY || op == BC_VAR_FIELD_MAPKEY)
             in->b = p->code[i + 1].a;
         in->op = (uint8_t)op;
         i += (size_t)expr_opcode_len(op) - 1;
@@ -2113,6 +2120,7 @@ expr_program_dump(const struct expr_program *p, FILE *out)
         fprintf(out, "%04zu %c%-17s %5d %5d", i, mark, expr_opcode_name(in->op), in->a, in->b);
         switch (in->op) {
         case BC_VAR_FIELD:
+        case BC_VAR_FIELD_MAPKEY:
             fprintf(out, "  ; %s.%s", expr_env_var_name(p->env, (size_t)in->a),
                     p->fields[in->b]->name);
             break;

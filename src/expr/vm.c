@@ -1219,7 +1219,7 @@ vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value
 #define TOP (sp[-1])
 #define PUSH(v)                                                                                    \
     do {                                                                                           \
-        if (sp == stack_end)                                                                       \
+        if (sp == st->stack + VM_STACK_MAX)                                                        \
             goto overflow;                                                                         \
         *sp++ = (v);                                                                               \
     } while (0)
@@ -1236,7 +1236,8 @@ vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
-#define SYNC() (st->sp = (size_t)(sp - stack))
+#define SYNC() (st->sp = (size_t)(sp - st->stack))
+#define L      (st->locals)
 
 /*
  * Runs p from entry until a BC_RETURN (the main body ends with one too). The
@@ -1247,10 +1248,7 @@ static int
 vm_run(struct expr_vm *vm, const struct expr_program *p, int32_t entry)
 {
     struct vm_state *st = vm->state;
-    struct expr_value *const stack = st->stack;
-    struct expr_value *const stack_end = stack + VM_STACK_MAX;
-    struct expr_value *sp = stack + st->sp;
-    struct expr_value *const L = st->locals;
+    struct expr_value *sp = st->stack + st->sp;
     const struct expr_value *const vars = st->vars;
     const struct bc_insn *const code = p->code;
     const struct bc_insn *pc = code + entry;
@@ -1398,7 +1396,7 @@ dispatch:
     }
     OP(VAR_FIELD)
     {
-        if (sp == stack_end)
+        if (sp == st->stack + VM_STACK_MAX)
             goto overflow;
         CHECK2(vm_field(vm, p->fields[insn->b], &vars[insn->a], sp));
         sp++;
@@ -1416,9 +1414,23 @@ dispatch:
         CHECK(vm_mapkey(vm, &TOP, &p->consts[insn->a], &TOP));
         NEXT();
     }
+    OP(VAR_FIELD_MAPKEY)
+    {
+        if (sp == st->stack + VM_STACK_MAX)
+            goto overflow;
+        CHECK2(vm_field(vm, p->fields[insn->b], &vars[insn->a], sp));
+        /* pc is insn + 1 (the FIELD), pc[1] the MAPKEY with the key. */
+        if (vm_mapkey(vm, sp, &p->consts[pc[1].a], sp) < 0) {
+            insn += 2;
+            goto fail;
+        }
+        sp++;
+        pc += 2;
+        NEXT();
+    }
     OP(VAR_MAPKEY)
     {
-        if (sp == stack_end)
+        if (sp == st->stack + VM_STACK_MAX)
             goto overflow;
         CHECK2(vm_mapkey(vm, &vars[insn->a], &p->consts[insn->b], sp));
         sp++;
@@ -1434,7 +1446,7 @@ dispatch:
     }
     OP(INDEX_CONST)
     {
-        if (sp == stack_end)
+        if (sp == st->stack + VM_STACK_MAX)
             goto overflow;
         CHECK2(vm_index(vm, &TOP, &p->consts[insn->a], &r));
         TOP = r;
@@ -1803,6 +1815,7 @@ fail:
 #undef CHECK
 #undef CHECK2
 #undef SYNC
+#undef L
 
 int
 expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn, const struct expr_value *arg,

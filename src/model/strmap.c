@@ -153,6 +153,8 @@ strmap_get(const struct strmap *m, const char *key, size_t keylen)
 {
     if (m->index != NULL || keylen > 16)
         return strmap_get_slow(m, key, keylen);
+    if (m->len == 0)
+        return NULL; /* entries may be NULL: no pointer arithmetic on it */
     const struct strmap_entry *e = m->entries, *end = e + m->len;
     for (; e < end; e++)
         if (e->key.len == keylen && bytes_eq(e->key.ptr, key, keylen))

@@ -9,7 +9,7 @@ build=${1:?usage: run.sh BUILD_DIR [SECONDS]}
 secs=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for target in expr parser_yaml; do
+for target in expr parser_yaml grok; do
     bin="$build/tests/fuzz/fuzz_$target"
     if [ ! -x "$bin" ]; then
         echo "run.sh: $bin not built (meson setup -Dfuzz=true, clang)" >&2

@@ -9,9 +9,10 @@
  */
 #include "common/common.h"
 
-#include <cmocka.h>
 #include <dirent.h>
 #include <setjmp.h>
+
+#include <cmocka.h>
 
 #include "exprenv/exprenv.h"
 #include "helpers.h"

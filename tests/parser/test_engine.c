@@ -5,8 +5,9 @@
  */
 #include "common/common.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
+
+#include <cmocka.h>
 
 #include "expr/expr.h"
 #include "helpers.h"

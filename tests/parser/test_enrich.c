@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cmocka.h>
-
 #include <limits.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "expr/expr.h"
 #include "parser/enrich_internal.h"

@@ -13,12 +13,13 @@
  */
 #include "common/common.h"
 
-#include <cmocka.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include <cmocka.h>
 
 #include "exprenv/exprenv.h"
 #include "helpers.h"

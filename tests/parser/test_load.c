@@ -5,9 +5,10 @@
  */
 #include "common/common.h"
 
-#include <cmocka.h>
 #include <setjmp.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "expr/expr.h"
 #include "helpers.h"
