@@ -19,26 +19,27 @@
 static void
 hubtest_usage(FILE *out)
 {
-    fprintf(out,
-            "Run functional tests on hub configurations (parsers, scenarios, postoverflows).\n\n"
-            "Usage:\n"
-            "  phalanx hubtest run [--all | NAME...] --hub DIR [flags]\n"
-            "  phalanx hubtest list --hub DIR\n\n"
-            "Flags of run:\n"
-            "      --all              run every test of HUB/.tests\n"
-            "      --hub DIR          the hub (holds .tests/ and .index.json)\n"
-            "      --now RFC3339      pin the clock (yearless log dates take its year)\n"
-            "      --jobs N           tests run in parallel (default 1)\n"
-            "  -o, --output FORMAT    human or json (default human)\n"
-            "      --patterns DIR     base grok patterns (default $PHALANX_SOURCE_ROOT/config/\n"
-            "                         patterns, ./config/patterns or /etc/phalanx/patterns)\n"
-            "      --data-dir DIR     data files of the items (default HUB/data)\n"
-            "      --geoip-dir DIR    GeoLite2-City.mmdb/GeoLite2-ASN.mmdb (or their\n"
-            "                         GeoLite2-Test-* names) for the GeoIP tests\n"
-            "      --no-clean         keep each test's runtime dir (results/parser-dump.yaml)\n"
-            "      --clean            remove it (default)\n"
-            "  -h, --help             help for hubtest\n\n"
-            "Scenario asserts are reported as \"not run\": the scenario engine is not there yet.\n");
+    fprintf(
+        out,
+        "Run functional tests on hub configurations (parsers, scenarios, postoverflows).\n\n"
+        "Usage:\n"
+        "  phalanx hubtest run [--all | NAME...] --hub DIR [flags]\n"
+        "  phalanx hubtest list --hub DIR\n\n"
+        "Flags of run:\n"
+        "      --all              run every test of HUB/.tests\n"
+        "      --hub DIR          the hub (holds .tests/ and .index.json)\n"
+        "      --now RFC3339      pin the clock (yearless log dates take its year)\n"
+        "      --jobs N           tests run in parallel (default 1)\n"
+        "  -o, --output FORMAT    human or json (default human)\n"
+        "      --patterns DIR     base grok patterns (default $PHALANX_SOURCE_ROOT/config/\n"
+        "                         patterns, ./config/patterns or /etc/phalanx/patterns)\n"
+        "      --data-dir DIR     data files of the items (default HUB/data)\n"
+        "      --geoip-dir DIR    GeoLite2-City.mmdb/GeoLite2-ASN.mmdb (or their\n"
+        "                         GeoLite2-Test-* names) for the GeoIP tests\n"
+        "      --no-clean         keep each test's runtime dir (results/parser-dump.yaml)\n"
+        "      --clean            remove it (default)\n"
+        "  -h, --help             help for hubtest\n\n"
+        "Scenario asserts are reported as \"not run\": the scenario engine is not there yet.\n");
 }
 
 static bool
@@ -68,14 +69,12 @@ print_json(const struct hubtest_result *res, size_t n)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const struct hubtest_result *r = &res[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:I}", "name", r->name, "status",
-                              hubtest_status_name(r->status), "parser",
-                              hubtest_part_name(r->parser), "scenario",
-                              hubtest_part_name(r->scenario), "assertions",
-                              (json_int_t)r->assertions, "first_failure",
-                              r->first_failure != NULL ? json_string(r->first_failure)
-                                                       : json_null(),
-                              "lines", (json_int_t)r->lines);
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:I, s:o, s:I}", "name", r->name, "status",
+            hubtest_status_name(r->status), "parser", hubtest_part_name(r->parser), "scenario",
+            hubtest_part_name(r->scenario), "assertions", (json_int_t)r->assertions,
+            "first_failure", r->first_failure != NULL ? json_string(r->first_failure) : json_null(),
+            "lines", (json_int_t)r->lines);
         if (o == NULL) {
             json_decref(arr);
             return -1;
@@ -102,12 +101,10 @@ print_human(const struct hubtest_result *res, size_t n)
         const struct hubtest_result *r = &res[i];
         counts[r->status]++;
         switch (r->status) {
-        case HUBTEST_PASS:
-            printf("%s: pass (%zu assertions)\n", r->name, r->assertions);
-            break;
+        case HUBTEST_PASS: printf("%s: pass (%zu assertions)\n", r->name, r->assertions); break;
         case HUBTEST_NOT_RUN:
-            printf("%s: not run (scenario asserts need the scenario engine; parser: %s)\n",
-                   r->name, hubtest_part_name(r->parser));
+            printf("%s: not run (scenario asserts need the scenario engine; parser: %s)\n", r->name,
+                   hubtest_part_name(r->parser));
             break;
         case HUBTEST_FAIL:
             printf("%s: fail (%zu assertions)\n", r->name, r->assertions);
@@ -171,15 +168,9 @@ hubtest_cmd_run(int argc, char **argv, bool list_only)
     optind = 1;
     while ((opt = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'a':
-            all = true;
-            break;
-        case 'H':
-            opts.hub_dir = optarg;
-            break;
-        case 'N':
-            now_text = optarg;
-            break;
+        case 'a': all = true; break;
+        case 'H': opts.hub_dir = optarg; break;
+        case 'N': now_text = optarg; break;
         case 'j': {
             char *end;
             errno = 0;
@@ -196,28 +187,14 @@ hubtest_cmd_run(int argc, char **argv, bool list_only)
             else
                 return usage_error("-o: expected human or json, got \"%s\"", optarg);
             break;
-        case 'p':
-            opts.patterns_dir = optarg;
-            break;
-        case 'd':
-            opts.data_dir = optarg;
-            break;
-        case 'g':
-            opts.geoip_dir = optarg;
-            break;
-        case 'k':
-            opts.keep_runtime = true;
-            break;
-        case 'c':
-            opts.keep_runtime = false;
-            break;
-        case 'h':
-            hubtest_usage(stdout);
-            return 0;
-        case ':':
-            return usage_error("flag needs an argument: %s", argv[optind - 1]);
-        default:
-            return usage_error("unknown flag: %s", argv[optind - 1]);
+        case 'p': opts.patterns_dir = optarg; break;
+        case 'd': opts.data_dir = optarg; break;
+        case 'g': opts.geoip_dir = optarg; break;
+        case 'k': opts.keep_runtime = true; break;
+        case 'c': opts.keep_runtime = false; break;
+        case 'h': hubtest_usage(stdout); return 0;
+        case ':': return usage_error("flag needs an argument: %s", argv[optind - 1]);
+        default: return usage_error("unknown flag: %s", argv[optind - 1]);
         }
     }
     if (opts.hub_dir == NULL)

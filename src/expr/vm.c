@@ -33,7 +33,7 @@
 
 struct vm_state {
     struct expr_value *stack;
-    size_t sp;
+    struct expr_value *sp; /* next free slot */
     struct expr_value *locals;
     size_t nlocals;
     const struct expr_value *vars;
@@ -1236,7 +1236,7 @@ vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
-#define SYNC() (st->sp = (size_t)(sp - st->stack))
+#define SYNC() (st->sp = sp)
 #define L      (st->locals)
 
 /*
@@ -1248,7 +1248,7 @@ static int
 vm_run(struct expr_vm *vm, const struct expr_program *p, int32_t entry)
 {
     struct vm_state *st = vm->state;
-    struct expr_value *sp = st->stack + st->sp;
+    struct expr_value *sp = st->sp;
     const struct expr_value *const vars = st->vars;
     const struct bc_insn *const code = p->code;
     const struct bc_insn *pc = code + entry;
@@ -1832,7 +1832,7 @@ expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn, const stru
                              (unsigned long long)VM_STEP_MAX);
     struct expr_value *scope = &st->locals[c->scope];
     scope[SCOPE_ITEM] = arg ? *arg : expr_nil();
-    size_t sp = st->sp;
+    struct expr_value *sp = st->sp;
     st->depth++;
     int rc = vm_run(vm, c->prog, c->entry);
     st->depth--;
@@ -1840,7 +1840,7 @@ expr_vm_call_closure(struct expr_vm *vm, const struct expr_value *fn, const stru
         st->sp = sp;
         return -1;
     }
-    *ret = st->stack[--st->sp];
+    *ret = st->sp[-1];
     st->sp = sp;
     return 0;
 }
@@ -1860,37 +1860,54 @@ vm_fill_error(struct expr_vm *vm, const struct expr_program *p, struct expr_erro
     expr_error_set(err, p->source, p->srclen, line, col, vm->error);
 }
 
+/* The cold end of expr_eval: grows the local slots for p, then runs it. */
+static int
+vm_eval_grow(struct expr_vm *vm, const struct expr_program *p, struct expr_value *ret,
+             struct expr_error *err)
+{
+    struct vm_state *st = vm->state;
+    struct expr_value *nl = realloc(st->locals, (size_t)p->nlocals * sizeof(*nl));
+    if (!nl) {
+        expr_vm_error(vm, "out of memory");
+        vm_fill_error(vm, p, err);
+        return -1;
+    }
+    st->locals = nl;
+    st->nlocals = (size_t)p->nlocals;
+    if (vm_run(vm, p, 0) < 0) {
+        vm_fill_error(vm, p, err);
+        return -1;
+    }
+    *ret = st->sp > st->stack ? st->sp[-1] : expr_nil();
+    return 0;
+}
+
+/*
+ * The per-evaluation setup is a handful of stores: the arena is only reset
+ * when the last evaluation used it, and nothing else needs clearing.
+ */
 int
 expr_eval(struct expr_vm *vm, const struct expr_program *p, const struct expr_value *vars,
           struct expr_value *ret, struct expr_error *err)
 {
     struct vm_state *st = vm->state;
-    /* Nothing to give back when the last evaluation allocated nothing (the common case). */
     if (vm->arena.used)
         arena_reset(&vm->arena);
     vm->has_error = false;
     vm->error[0] = '\0';
-    st->sp = 0;
+    st->sp = st->stack;
     st->steps = 0;
     st->depth = 0;
     st->err_ip = -1;
     st->vars = vars;
     st->prog = p;
-    if ((size_t)p->nlocals > st->nlocals) {
-        struct expr_value *nl = realloc(st->locals, (size_t)p->nlocals * sizeof(*nl));
-        if (!nl) {
-            expr_vm_error(vm, "out of memory");
-            vm_fill_error(vm, p, err);
-            return -1;
-        }
-        st->locals = nl;
-        st->nlocals = (size_t)p->nlocals;
-    }
+    if ((size_t)p->nlocals > st->nlocals)
+        return vm_eval_grow(vm, p, ret, err);
     if (vm_run(vm, p, 0) < 0) {
         vm_fill_error(vm, p, err);
         return -1;
     }
-    *ret = st->sp ? st->stack[st->sp - 1] : expr_nil();
+    *ret = st->sp > st->stack ? st->sp[-1] : expr_nil();
     return 0;
 }
 

@@ -37,12 +37,12 @@
 #include "grok/grok.h"
 #include "grok/translate.h"
 
-#define GROK_COMPILE_FLAGS                                                                 \
-    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C | \
+#define GROK_COMPILE_FLAGS                                                                         \
+    (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C |        \
      PCRE2_NEVER_UCP)
 /* Bounds on what one definition or inline pattern may expand to. */
-#define GROK_MAX_REGEX     (1u << 20)
-#define GROK_MAX_FIELDS    1024
+#define GROK_MAX_REGEX  (1u << 20)
+#define GROK_MAX_FIELDS 1024
 /* Go's bufio.Scanner refuses longer lines in pattern files. */
 #define GROK_MAX_FILE_LINE (64u * 1024)
 /* Go's regexp refuses deeper nesting (regexp/syntax maxHeight). */
@@ -79,7 +79,7 @@ struct grok_branch {
     bool jit;
     int first_group; /* pattern-wide number of this branch's group 1, minus one */
     int ncap;
-    int nwhole;      /* enclosing groups that capture exactly this branch's match */
+    int nwhole; /* enclosing groups that capture exactly this branch's match */
     int whole[GROK_MAX_WRAP];
 };
 
@@ -96,8 +96,7 @@ struct grok_pattern {
 static _Atomic uint32_t limit_match = 1000000;
 static _Atomic uint32_t limit_depth = 10000;
 
-static void
-set_error(struct grok_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void set_error(struct grok_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 static void
 set_error(struct grok_error *err, const char *fmt, ...)
@@ -398,8 +397,7 @@ compile_pcre(const char *text, size_t len, int *ret_ncap, int *ret_code, struct 
     if (code == NULL) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        set_error(err, "error parsing regexp: %s at offset %zu", (const char *)msg,
-                  (size_t)erroff);
+        set_error(err, "error parsing regexp: %s at offset %zu", (const char *)msg, (size_t)erroff);
         *ret_code = errcode;
         return NULL;
     }
@@ -614,8 +612,7 @@ grok_library_load_dir(struct grok_library *lib, const char *dir, struct grok_err
         char path[4096];
         struct stat st;
         if (rc == 0) {
-            if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >=
-                (int)sizeof(path)) {
+            if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >= (int)sizeof(path)) {
                 set_error(err, "path too long");
                 rc = -1;
             } else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -843,8 +840,8 @@ struct grok_tls {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
     uint32_t match_limit, depth_limit;
-    char *fixed;     /* a subject with invalid UTF-8 rewritten */
-    uint32_t *map;   /* offset in fixed -> offset in the subject */
+    char *fixed;   /* a subject with invalid UTF-8 rewritten */
+    uint32_t *map; /* offset in fixed -> offset in the subject */
     size_t fixed_cap;
 };
 
@@ -1001,8 +998,7 @@ run_branch(const struct grok_branch *br, const unsigned char *s, size_t len, str
 }
 
 enum grok_result
-grok_match(const struct grok_pattern *p, const char *subject, size_t len,
-           struct strv *ret_values)
+grok_match(const struct grok_pattern *p, const char *subject, size_t len, struct strv *ret_values)
 {
     struct grok_tls *t = tls_get();
     const unsigned char *s = (const unsigned char *)subject;
@@ -1060,8 +1056,7 @@ grok_match(const struct grok_pattern *p, const char *subject, size_t len,
         return GROK_NO_MATCH;
     const struct grok_branch *br = &p->br[best];
     /* with several branches the last one run may not be the best: run the best again */
-    if (p->nbr > 1 && (size_t)best != p->nbr - 1 &&
-        (rc = run_branch(br, s, slen, t)) <= 0)
+    if (p->nbr > 1 && (size_t)best != p->nbr - 1 && (rc = run_branch(br, s, slen, t)) <= 0)
         return GROK_ERROR;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
     for (size_t i = 0; i < p->nfields; i++) {

@@ -140,21 +140,37 @@ escape(struct scan *sc, bool in_class)
     sc->i += 2;
     switch (c) {
     case '0': sc->i--; return emit_octal(sc);
-    case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
         /* a lone digit would be a backreference, which Go does not have */
         if (sc->i >= sc->len || !is_octal(sc->s[sc->i]))
             return fail(sc, "invalid escape sequence");
         sc->i--;
         return emit_octal(sc);
     case 'x': return emit_hex(sc);
-    case 'p': case 'P': return emit_property(sc);
-    case 'a': case 'f': case 'n': case 'r': case 't':
-    case 'd': case 'D': case 'w': case 'W': return emit(sc, sc->s + sc->i - 2, 2);
+    case 'p':
+    case 'P': return emit_property(sc);
+    case 'a':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W': return emit(sc, sc->s + sc->i - 2, 2);
     case 'v': return emit(sc, "\\x0b", 4);
-    case 's':
-        return in_class ? emit(sc, "\\t\\n\\f\\r ", 9) : emit(sc, "[\\t\\n\\f\\r ]", 11);
+    case 's': return in_class ? emit(sc, "\\t\\n\\f\\r ", 9) : emit(sc, "[\\t\\n\\f\\r ]", 11);
     case 'S': return in_class ? emit(sc, "\\S", 2) : emit(sc, "[^\\t\\n\\f\\r ]", 12);
-    case 'b': case 'B': case 'A': case 'z':
+    case 'b':
+    case 'B':
+    case 'A':
+    case 'z':
         if (in_class)
             return fail(sc, "invalid escape sequence");
         return emit(sc, sc->s + sc->i - 2, 2);
@@ -381,7 +397,9 @@ grok_translate(const char *src, size_t len, struct str *out, int *ret_ncap, char
             rc = emit(&sc, ")", 1);
             sc.i++;
             break;
-        case '*': case '+': case '?':
+        case '*':
+        case '+':
+        case '?':
             quant = true;
             rc = quantifier(&sc, sc.i + 1);
             break;

@@ -74,8 +74,8 @@ is_null(yaml_node_t *n)
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *s = scalar(n);
-    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
-           strcmp(s, "NULL") == 0;
+    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+           strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
 
 static int
@@ -202,10 +202,11 @@ read_bool(yaml_node_t *n, bool *ret, const char *key, char *err, size_t errlen)
         return 0;
     }
     /* yaml.v3 decodes YAML 1.1 booleans into a bool field too. */
-    static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
-                                       "ON" };
-    static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-                                      "OFF" };
+    static const char *const yes[] = {
+        "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"
+    };
+    static const char *const no[] = { "false", "False", "FALSE", "no", "No",
+                                      "NO",    "off",   "Off",   "OFF" };
     for (size_t i = 0; s != NULL && i < ARRAY_SIZE(yes); i++) {
         if (strcmp(s, yes[i]) == 0) {
             *ret = true;

@@ -159,8 +159,7 @@ put_stage(FILE *f, const struct parser_stage_results *s)
 }
 
 int
-hubtest_dump_write(const char *path, const struct parser_results *results, char *err,
-                   size_t errlen)
+hubtest_dump_write(const char *path, const struct parser_results *results, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {

@@ -41,7 +41,7 @@ enum hubtest_status {
 
 /* The state of one side (parser or scenario asserts) of a test. */
 enum hubtest_part {
-    HUBTEST_PART_NONE,    /* nothing to check on this side */
+    HUBTEST_PART_NONE, /* nothing to check on this side */
     HUBTEST_PART_PASS,
     HUBTEST_PART_FAIL,
     HUBTEST_PART_NOT_RUN, /* would be checked, but cannot be yet (or an error stopped it) */
@@ -52,12 +52,12 @@ struct hubtest_result {
     enum hubtest_status status;
     enum hubtest_part parser;
     enum hubtest_part scenario;
-    size_t assertions;    /* assert lines evaluated */
-    char *first_failure;  /* the first failing assert line, or NULL */
-    char *actual;         /* the value of its left side, as Go's %v prints it, or NULL */
-    char *error;          /* what stopped the test (status ERROR), or NULL */
-    char *runtime_dir;    /* kept runtime (keep_runtime), or NULL */
-    size_t lines;         /* log lines replayed */
+    size_t assertions;   /* assert lines evaluated */
+    char *first_failure; /* the first failing assert line, or NULL */
+    char *actual;        /* the value of its left side, as Go's %v prints it, or NULL */
+    char *error;         /* what stopped the test (status ERROR), or NULL */
+    char *runtime_dir;   /* kept runtime (keep_runtime), or NULL */
+    size_t lines;        /* log lines replayed */
 };
 
 void hubtest_result_clear(struct hubtest_result *r);

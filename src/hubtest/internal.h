@@ -70,9 +70,9 @@ struct hubtest_item {
  * ("parsers", "postoverflows"), else a path relative to the hub root or the
  * test dir (stage = 3rd path component from the end). 0, or -1 with err.
  */
-int hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir,
-                         const char *test_dir, const char *type, const char *entry,
-                         struct hubtest_item *ret, char *err, size_t errlen);
+int hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const char *test_dir,
+                         const char *type, const char *entry, struct hubtest_item *ret, char *err,
+                         size_t errlen);
 void hubtest_item_clear(struct hubtest_item *it);
 
 /*
@@ -94,6 +94,16 @@ int hubtest_dump_write(const char *path, const struct parser_results *results, c
  */
 int hubtest_assert_parser(const char *path, const struct parser_results *results,
                           struct hubtest_result *ret, char *err, size_t errlen);
+
+/* Go's filepath.Abs: joined with the working dir, cleaned lexically; 0 or -1 (too long). */
+int hubtest_path_abs(const char *path, char *out, size_t size);
+int hubtest_mkdir_p(const char *dir); /* 0 or -1 with errno */
+void hubtest_remove_tree(const char *dir);
+const char *hubtest_base_name(const char *path);
+
+/* One test, with the hub index loaded by the caller (NULL: idx_err says why it could not be). */
+int hubtest_run_indexed(const struct hubtest_options *opts, const struct hubtest_index *idx,
+                        const char *idx_err, const char *name, struct hubtest_result *ret);
 
 /* basenameShim of pkg/hubtest: rewrites a line that tests datasource_path without basename(). */
 char *hubtest_basename_shim(const char *line);

@@ -118,6 +118,8 @@ hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const
     }
     /* Custom items: the hub root first, then the test dir (CustomItemsLocation). */
     const char *bases[] = { hub_dir, test_dir };
+    while (entry[0] == '.' && entry[1] == '/')
+        entry += 2; /* filepath.Join cleans "./x" to "x" */
     for (size_t i = 0; i < ARRAY_SIZE(bases); i++) {
         char path[PATH_MAX];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", bases[i], entry) >= sizeof(path))
@@ -159,8 +161,8 @@ put_quoted(FILE *f, const char *s)
 }
 
 int
-hubtest_write_overrides(const char *path, const struct hubtest_static *statics, size_t n,
-                        char *err, size_t errlen)
+hubtest_write_overrides(const char *path, const struct hubtest_static *statics, size_t n, char *err,
+                        size_t errlen)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {

@@ -1,6 +1,5 @@
 /*
- * run.c - one hub test from config.yaml to a verdict, and many of them on a
- * few threads.
+ * run.c - one hub test from config.yaml to a verdict.
  *
  * The runtime directory mirrors what pkg/hubtest builds: parsers linked into
  * runtime/parsers/<stage>/<file name> (so files load in the order crowdsec
@@ -21,7 +20,6 @@
 #include "parser/parser.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,217 +27,6 @@
 #define ERRLEN 1024
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gotime pinned_now;
-
-static struct gotime
-pinned_clock(void)
-{
-    return pinned_now;
-}
-
-void
-hubtest_global_init(const struct gotime *now)
-{
-    if (now != NULL) {
-        pinned_now = *now;
-        expr_set_clock(pinned_clock);
-    } else {
-        expr_set_clock(NULL);
-    }
-}
-
-void
-hubtest_global_cleanup(void)
-{
-    expr_set_clock(NULL);
-    expr_data_reset();
-    expr_stash_reset();
-}
-
-const char *
-hubtest_status_name(enum hubtest_status s)
-{
-    switch (s) {
-    case HUBTEST_PASS:
-        return "pass";
-    case HUBTEST_FAIL:
-        return "fail";
-    case HUBTEST_ERROR:
-        return "error";
-    case HUBTEST_NOT_RUN:
-        return "not run";
-    }
-    return "error";
-}
-
-const char *
-hubtest_part_name(enum hubtest_part p)
-{
-    switch (p) {
-    case HUBTEST_PART_NONE:
-        return "none";
-    case HUBTEST_PART_PASS:
-        return "pass";
-    case HUBTEST_PART_FAIL:
-        return "fail";
-    case HUBTEST_PART_NOT_RUN:
-        return "not run";
-    }
-    return "none";
-}
-
-void
-hubtest_result_clear(struct hubtest_result *r)
-{
-    free(r->name);
-    free(r->first_failure);
-    free(r->actual);
-    free(r->error);
-    free(r->runtime_dir);
-    memset(r, 0, sizeof(*r));
-}
-
-static int
-cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void
-hubtest_names_free(char **names, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-int
-hubtest_list(const char *hub_dir, char ***ret_names, size_t *ret_n)
-{
-    char path[PATH_MAX];
-    if ((size_t)snprintf(path, sizeof(path), "%s/.tests", hub_dir) >= sizeof(path))
-        return -ENAMETOOLONG;
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return -errno;
-    struct hubtest_strlist l = { 0 };
-    struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char cfg[PATH_MAX];
-        struct stat st;
-        if ((size_t)snprintf(cfg, sizeof(cfg), "%s/%s/config.yaml", path, de->d_name) >=
-                sizeof(cfg) ||
-            stat(cfg, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        rc = hubtest_strlist_push(&l, de->d_name);
-        if (rc < 0)
-            break;
-    }
-    closedir(d);
-    if (rc < 0) {
-        hubtest_strlist_clear(&l);
-        return rc;
-    }
-    if (l.len > 0)
-        qsort(l.items, l.len, sizeof(*l.items), cmp_cstr);
-    *ret_names = l.items;
-    *ret_n = l.len;
-    return 0;
-}
-
-/* Go's filepath.Abs: joined with the working directory, then cleaned lexically. */
-static int
-abs_clean(const char *path, char *out, size_t size)
-{
-    char joined[PATH_MAX];
-    if (path[0] == '/') {
-        if ((size_t)snprintf(joined, sizeof(joined), "%s", path) >= sizeof(joined))
-            return -1;
-    } else {
-        char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof(cwd)) == NULL)
-            return -1;
-        if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", cwd, path) >= sizeof(joined))
-            return -1;
-    }
-    /* Clean: drop empty and "." components, let ".." eat the previous one. */
-    size_t starts[PATH_MAX / 2];
-    size_t depth = 0, len = 0;
-    const char *p = joined;
-    while (*p != '\0') {
-        while (*p == '/')
-            p++;
-        const char *e = p;
-        while (*e != '\0' && *e != '/')
-            e++;
-        size_t n = (size_t)(e - p);
-        if (n == 0)
-            break;
-        if (n == 1 && p[0] == '.') {
-            /* skip */
-        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (depth > 0)
-                len = starts[--depth];
-        } else {
-            if (len + 1 + n + 1 > size || depth >= ARRAY_SIZE(starts))
-                return -1;
-            starts[depth++] = len;
-            out[len++] = '/';
-            memcpy(out + len, p, n);
-            len += n;
-        }
-        p = e;
-    }
-    if (len == 0) {
-        if (size < 2)
-            return -1;
-        out[len++] = '/';
-    }
-    out[len] = '\0';
-    return 0;
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void
-remove_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int
-mkdir_p(const char *dir)
-{
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s", dir) >= sizeof(tmp))
-        return -1;
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static const char *
-base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s != NULL ? s + 1 : path;
-}
 
 /* Everything one test needs while it runs; freed by test_ctx_clear. */
 struct test_ctx {
@@ -281,16 +68,17 @@ link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, b
     char dir[PATH_MAX], link[PATH_MAX];
     if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/%s", t->runtime, kind, it->stage) >=
             sizeof(dir) ||
-        (size_t)snprintf(link, sizeof(link), "%s/%s", dir, base_name(it->path)) >= sizeof(link)) {
+        (size_t)snprintf(link, sizeof(link), "%s/%s", dir, hubtest_base_name(it->path)) >=
+            sizeof(link)) {
         snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
         return -1;
     }
-    if (mkdir_p(dir) < 0) {
+    if (hubtest_mkdir_p(dir) < 0) {
         snprintf(t->err, sizeof(t->err), "%s: %s", dir, strerror(errno));
         return -1;
     }
     char target[PATH_MAX];
-    if (abs_clean(it->path, target, sizeof(target)) < 0) {
+    if (hubtest_path_abs(it->path, target, sizeof(target)) < 0) {
         snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
         return -1;
     }
@@ -373,7 +161,7 @@ make_geoip_data_dir(struct test_ctx *t)
 {
     if ((size_t)snprintf(t->data_dir, sizeof(t->data_dir), "%s/data", t->runtime) >=
             sizeof(t->data_dir) ||
-        mkdir_p(t->data_dir) < 0) {
+        hubtest_mkdir_p(t->data_dir) < 0) {
         snprintf(t->err, sizeof(t->err), "cannot create the runtime data dir");
         return -1;
     }
@@ -393,11 +181,9 @@ make_geoip_data_dir(struct test_ctx *t)
             if (de->d_name[0] == '.')
                 continue;
             char src[PATH_MAX], abs[PATH_MAX], dst[PATH_MAX];
-            if ((size_t)snprintf(src, sizeof(src), "%s/%s", dirs[i], de->d_name) >=
-                    sizeof(src) ||
-                abs_clean(src, abs, sizeof(abs)) < 0 ||
-                (size_t)snprintf(dst, sizeof(dst), "%s/%s", t->data_dir, de->d_name) >=
-                    sizeof(dst))
+            if ((size_t)snprintf(src, sizeof(src), "%s/%s", dirs[i], de->d_name) >= sizeof(src) ||
+                hubtest_path_abs(src, abs, sizeof(abs)) < 0 ||
+                (size_t)snprintf(dst, sizeof(dst), "%s/%s", t->data_dir, de->d_name) >= sizeof(dst))
                 continue;
             /* GeoLite2-Test-City.mmdb serves as GeoLite2-City.mmdb, which the items name. */
             if (i == 0 && strncmp(de->d_name, "GeoLite2-Test-", 14) == 0)
@@ -465,8 +251,7 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
         k++;
     }
     if (!postoverflow && t->cfg.nstatics > 0) {
-        snprintf(overrides, sizeof(overrides), "%s/parsers/s00-raw/00_overrides.yaml",
-                 t->runtime);
+        snprintf(overrides, sizeof(overrides), "%s/parsers/s00-raw/00_overrides.yaml", t->runtime);
         items[k].path = overrides;
         items[k].stage = "s00-raw";
         k++;
@@ -512,7 +297,8 @@ trace_node_done(void *ctx, const char *stage, const char *node, bool success,
     /* Idx as StageParseCollector.Add: a node's 1-based rank of first appearance in its stage. */
     int64_t idx;
     const struct parser_stage_results *s = parser_results_stage(ts->results, stage, strlen(stage));
-    const struct parser_node_results *n = s != NULL ? parser_stage_node(s, node, strlen(node)) : NULL;
+    const struct parser_node_results *n =
+        s != NULL ? parser_stage_node(s, node, strlen(node)) : NULL;
     if (n != NULL && n->len > 0)
         idx = n->items[0].idx;
     else
@@ -563,9 +349,8 @@ static int
 replay(struct test_ctx *t, struct hubtest_result *r)
 {
     char rel[PATH_MAX], src[PATH_MAX];
-    if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", t->test_dir, t->cfg.log_file) >=
-            sizeof(rel) ||
-        abs_clean(rel, src, sizeof(src)) < 0) {
+    if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", t->test_dir, t->cfg.log_file) >= sizeof(rel) ||
+        hubtest_path_abs(rel, src, sizeof(src)) < 0) {
         snprintf(t->err, sizeof(t->err), "log_file: path too long");
         return -1;
     }
@@ -637,8 +422,8 @@ install_items(struct test_ctx *t, const char *type, const char *kind,
         if (list->items[i][0] == '\0')
             continue;
         struct hubtest_item it;
-        if (hubtest_resolve_item(t->index, t->opts->hub_dir, t->test_dir, type, list->items[i],
-                                 &it, t->err, sizeof(t->err)) < 0)
+        if (hubtest_resolve_item(t->index, t->opts->hub_dir, t->test_dir, type, list->items[i], &it,
+                                 t->err, sizeof(t->err)) < 0)
             return -1;
         char mmdb[256];
         missing_mmdb(it.path, t->opts->geoip_dir, mmdb, sizeof(mmdb));
@@ -719,13 +504,13 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
         char dir[PATH_MAX];
         snprintf(dir, sizeof(dir), "%s/parsers/s00-raw", t->runtime);
         snprintf(path, sizeof(path), "%s/00_overrides.yaml", dir);
-        if (mkdir_p(dir) < 0 ||
-            hubtest_write_overrides(path, t->cfg.statics, t->cfg.nstatics, t->err,
-                                    sizeof(t->err)) < 0)
+        if (hubtest_mkdir_p(dir) < 0 ||
+            hubtest_write_overrides(path, t->cfg.statics, t->cfg.nstatics, t->err, sizeof(t->err)) <
+                0)
             return -1;
     }
     snprintf(path, sizeof(path), "%s/results", t->runtime);
-    if (mkdir_p(path) < 0) {
+    if (hubtest_mkdir_p(path) < 0) {
         snprintf(t->err, sizeof(t->err), "%s: %s", path, strerror(errno));
         return -1;
     }
@@ -799,10 +584,9 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     return 0;
 }
 
-/* One test with an index loaded by the caller (NULL: idx_err says why it could not be). */
-static int
-run_one(const struct hubtest_options *opts, const struct hubtest_index *idx, const char *idx_err,
-        const char *name, struct hubtest_result *ret)
+int
+hubtest_run_indexed(const struct hubtest_options *opts, const struct hubtest_index *idx,
+                    const char *idx_err, const char *name, struct hubtest_result *ret)
 {
     memset(ret, 0, sizeof(*ret));
     ret->name = strdup(name);
@@ -834,7 +618,7 @@ run_one(const struct hubtest_options *opts, const struct hubtest_index *idx, con
         if (opts->keep_runtime)
             set_str(&ret->runtime_dir, t->runtime);
         else
-            remove_tree(t->runtime);
+            hubtest_remove_tree(t->runtime);
     }
     test_ctx_clear(t);
     free(t);
@@ -846,71 +630,7 @@ hubtest_run(const struct hubtest_options *opts, const char *name, struct hubtest
 {
     char ierr[512] = "";
     struct hubtest_index *idx = hubtest_index_load(opts->hub_dir, ierr, sizeof(ierr));
-    int rc = run_one(opts, idx, ierr, name, ret);
+    int rc = hubtest_run_indexed(opts, idx, ierr, name, ret);
     hubtest_index_free(idx);
     return rc;
-}
-
-/* --- many tests on a few threads --- */
-
-struct pool {
-    const struct hubtest_options *opts;
-    const struct hubtest_index *index;
-    const char *index_err;
-    char *const *names;
-    struct hubtest_result *results;
-    size_t n;
-    size_t next;
-    pthread_mutex_t lock;
-    int rc;
-};
-
-static void *
-pool_worker(void *arg)
-{
-    struct pool *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        size_t i = p->next < p->n ? p->next++ : p->n;
-        pthread_mutex_unlock(&p->lock);
-        if (i >= p->n)
-            break;
-        if (run_one(p->opts, p->index, p->index_err, p->names[i], &p->results[i]) < 0) {
-            pthread_mutex_lock(&p->lock);
-            p->rc = -ENOMEM;
-            pthread_mutex_unlock(&p->lock);
-        }
-    }
-    return NULL;
-}
-
-int
-hubtest_run_many(const struct hubtest_options *opts, char *const *names, size_t n, unsigned jobs,
-                 struct hubtest_result *ret)
-{
-    char ierr[512] = "";
-    struct hubtest_index *idx = hubtest_index_load(opts->hub_dir, ierr, sizeof(ierr));
-    struct pool p = {
-        .opts = opts, .index = idx, .index_err = ierr, .names = names, .results = ret, .n = n
-    };
-    pthread_mutex_init(&p.lock, NULL);
-    if (jobs < 1)
-        jobs = 1;
-    if (jobs > 64)
-        jobs = 64;
-    if (jobs > n)
-        jobs = n > 0 ? (unsigned)n : 1;
-    pthread_t tids[64];
-    unsigned started = 0;
-    for (unsigned i = 1; i < jobs; i++) {
-        if (pthread_create(&tids[started], NULL, pool_worker, &p) != 0)
-            break;
-        started++;
-    }
-    pool_worker(&p); /* the calling thread works too */
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&p.lock);
-    hubtest_index_free(idx);
-    return p.rc;
 }

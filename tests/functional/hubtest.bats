@@ -40,7 +40,7 @@ json_get() {
 
 @test "a hub parser test passes and reports its assertions" {
     need_hub
-    run "$PHALANX" hubtest run nginx_http-logs --hub "$HUBDIR" --now "$NOW" --patterns "$PATTERNS"
+    run --separate-stderr "$PHALANX" hubtest run nginx_http-logs --hub "$HUBDIR" --now "$NOW" --patterns "$PATTERNS"
     [ "$status" -eq 0 ]
     [[ "${lines[0]}" == "nginx_http-logs: pass ("*" assertions)" ]]
     [[ "$output" == *"hubtest: 1 pass, 0 fail, 0 error, 0 not run"* ]]
@@ -49,11 +49,11 @@ json_get() {
 @test "-o json prints one array with the documented keys" {
     need_hub
     "$PHALANX" hubtest run nginx_http-logs sshd-logs --hub "$HUBDIR" --now "$NOW" \
-        --patterns "$PATTERNS" --jobs 2 -o json > "$TMP/out.json"
+        --patterns "$PATTERNS" --jobs 2 -o json > "$TMP/out.json" 2> "$TMP/err"
     [ "$(json_get "$TMP/out.json" 'len(d)')" = "2" ]
     [ "$(json_get "$TMP/out.json" '[t["name"] for t in d]')" = "['nginx_http-logs', 'sshd-logs']" ]
     [ "$(json_get "$TMP/out.json" 'sorted(set(k for t in d for k in t) & {"name","status","parser","scenario","assertions","first_failure"})')" = "['assertions', 'first_failure', 'name', 'parser', 'scenario', 'status']" ]
-    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"], d[0]["first_failure"]')" = "('pass', 'pass', 'none', None)" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"], d[0]["first_failure"]')" = "pass pass none None" ]
     [ "$(json_get "$TMP/out.json" 'd[0]["assertions"] > 100')" = "True" ]
 }
 
@@ -65,7 +65,7 @@ json_get() {
         > "$TMP/hub/.tests/broken/config.yaml"
     echo "hello" > "$TMP/hub/.tests/broken/x.log"
     echo "len(results) == 1" > "$TMP/hub/.tests/broken/parser.assert"
-    run "$PHALANX" hubtest run broken --hub "$TMP/hub" --patterns "$PATTERNS" -o json
+    run --separate-stderr "$PHALANX" hubtest run broken --hub "$TMP/hub" --patterns "$PATTERNS" -o json
     [ "$status" -eq 1 ]
     echo "$output" > "$TMP/out.json"
     [ "$(json_get "$TMP/out.json" 'd[0]["status"]')" = "error" ]
@@ -79,7 +79,7 @@ json_get() {
     printf 'parsers:\n- crowdsecurity/syslog-logs\nlog_file: missing.log\nlog_type: syslog\n' \
         > "$TMP/hub/.tests/nolog/config.yaml"
     echo "len(results) == 1" > "$TMP/hub/.tests/nolog/parser.assert"
-    run "$PHALANX" hubtest run nolog --hub "$TMP/hub" --patterns "$PATTERNS"
+    run --separate-stderr "$PHALANX" hubtest run nolog --hub "$TMP/hub" --patterns "$PATTERNS"
     [ "$status" -eq 1 ]
     [[ "${lines[0]}" == "nolog: error: "*"missing.log"* ]]
 }
@@ -94,16 +94,18 @@ json_get() {
         > "$TMP/hub/.tests/mine/auth.log"
     printf 'len(results["s01-parse"]["crowdsecurity/sshd-logs"]) == 1\r\nresults["s00-raw"]["crowdsecurity/syslog-logs"][0].Evt.Meta["datasource_path"] == "auth.log"\r\n\r\nresults["s01-parse"]["crowdsecurity/sshd-logs"][0].Evt.Meta["source_ip"] == "6.7.8.9"\r\n' \
         > "$TMP/hub/.tests/mine/parser.assert"
-    run "$PHALANX" hubtest run mine --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS"
+    run --separate-stderr "$PHALANX" hubtest run mine --hub "$TMP/hub" --now "$NOW" \
+        --patterns "$PATTERNS"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = "mine: pass (3 assertions)" ]
 
     echo 'results["s01-parse"]["crowdsecurity/sshd-logs"][0].Evt.Meta["source_ip"] == "1.1.1.1"' \
         >> "$TMP/hub/.tests/mine/parser.assert"
-    run "$PHALANX" hubtest run mine --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS" -o json
+    run --separate-stderr "$PHALANX" hubtest run mine --hub "$TMP/hub" --now "$NOW" \
+        --patterns "$PATTERNS" -o json
     [ "$status" -eq 1 ]
     echo "$output" > "$TMP/out.json"
-    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["assertions"]')" = "('fail', 'fail', 4)" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["assertions"]')" = "fail fail 4" ]
     [ "$(json_get "$TMP/out.json" 'd[0]["first_failure"]')" = 'results["s01-parse"]["crowdsecurity/sshd-logs"][0].Evt.Meta["source_ip"] == "1.1.1.1"' ]
     [ "$(json_get "$TMP/out.json" 'd[0]["actual"]')" = '"6.7.8.9"' ]
 }
@@ -119,11 +121,11 @@ json_get() {
         'results["s00-raw"]["overrides"][0].Evt.Line.Labels["program"] == "envoy"' \
         'results["s00-raw"]["overrides"][0].Evt.Line.Labels["type"] == "syslog"' \
         'len(results["success"][""]) == 0' > "$TMP/hub/.tests/ovr/parser.assert"
-    run "$PHALANX" hubtest run ovr --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS" \
+    run --separate-stderr "$PHALANX" hubtest run ovr --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS" \
         --no-clean -o json
     [ "$status" -eq 0 ]
     echo "$output" > "$TMP/out.json"
-    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["assertions"]')" = "('pass', 4)" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["assertions"]')" = "pass 4" ]
     dir="$(json_get "$TMP/out.json" 'd[0]["runtime_dir"]')"
     [ -f "$dir/results/parser-dump.yaml" ]
     grep -q '"overrides":' "$dir/results/parser-dump.yaml"
@@ -138,10 +140,10 @@ json_get() {
         > "$TMP/hub/.tests/scen/config.yaml"
     echo 'x' > "$TMP/hub/.tests/scen/a.log"
     echo 'len(results) == 1' > "$TMP/hub/.tests/scen/scenario.assert"
-    run "$PHALANX" hubtest run scen --hub "$TMP/hub" --patterns "$PATTERNS" -o json
+    run --separate-stderr "$PHALANX" hubtest run scen --hub "$TMP/hub" --patterns "$PATTERNS" -o json
     [ "$status" -eq 0 ]
     echo "$output" > "$TMP/out.json"
-    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"]')" = "('not run', 'none', 'not run')" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"]')" = "not run none not run" ]
 }
 
 @test "usage errors exit 1" {
