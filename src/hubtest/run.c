@@ -57,6 +57,31 @@ test_ctx_clear(struct test_ctx *t)
     hubtest_strlist_clear(&t->stages);
 }
 
+static void set_err(struct test_ctx *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* The message of what stopped the test (vsnprintf: long paths are cut, not an error). */
+static void
+set_err(struct test_ctx *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->err, sizeof(t->err), fmt, ap);
+    va_end(ap);
+}
+
+static int pathf(char *out, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/* Formats a path; -1 when it does not fit (the caller then fails on the truncated path). */
+static int
+pathf(char *out, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /*
  * Links item into runtime/<kind>/<stage>/<file name>. An index item keeps a
  * file already there (os.Symlink fails with EEXIST, ignored by hubtest); a
@@ -66,20 +91,18 @@ static int
 link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, bool replace)
 {
     char dir[PATH_MAX], link[PATH_MAX];
-    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/%s", t->runtime, kind, it->stage) >=
-            sizeof(dir) ||
-        (size_t)snprintf(link, sizeof(link), "%s/%s", dir, hubtest_base_name(it->path)) >=
-            sizeof(link)) {
-        snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
+    if (pathf(dir, sizeof(dir), "%s/%s/%s", t->runtime, kind, it->stage) < 0 ||
+        pathf(link, sizeof(link), "%s/%s", dir, hubtest_base_name(it->path)) < 0) {
+        set_err(t, "%s: path too long", it->path);
         return -1;
     }
     if (hubtest_mkdir_p(dir) < 0) {
-        snprintf(t->err, sizeof(t->err), "%s: %s", dir, strerror(errno));
+        set_err(t, "%s: %s", dir, strerror(errno));
         return -1;
     }
     char target[PATH_MAX];
     if (hubtest_path_abs(it->path, target, sizeof(target)) < 0) {
-        snprintf(t->err, sizeof(t->err), "%s: path too long", it->path);
+        set_err(t, "%s: path too long", it->path);
         return -1;
     }
     for (size_t i = 0; i < t->links.len; i++) {
@@ -88,7 +111,7 @@ link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, b
         if (!replace)
             return 0;
         if (unlink(link) != 0 || symlink(target, link) != 0) {
-            snprintf(t->err, sizeof(t->err), "%s: %s", link, strerror(errno));
+            set_err(t, "%s: %s", link, strerror(errno));
             return -1;
         }
         free(t->sources.items[i]);
@@ -96,13 +119,13 @@ link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, b
         return t->sources.items[i] != NULL ? 0 : -1;
     }
     if (symlink(target, link) != 0) {
-        snprintf(t->err, sizeof(t->err), "%s: %s", link, strerror(errno));
+        set_err(t, "%s: %s", link, strerror(errno));
         return -1;
     }
     if (hubtest_strlist_push(&t->links, link) < 0 ||
         hubtest_strlist_push(&t->sources, it->path) < 0 ||
         hubtest_strlist_push(&t->stages, it->stage) < 0) {
-        snprintf(t->err, sizeof(t->err), "out of memory");
+        set_err(t, "out of memory");
         return -1;
     }
     return 0;
@@ -138,13 +161,11 @@ missing_mmdb(const char *item_path, const char *geoip_dir, char *ret, size_t ret
             continue;
         char path[PATH_MAX], alias[PATH_MAX];
         struct stat st;
-        bool found = geoip_dir != NULL &&
-                     (size_t)snprintf(path, sizeof(path), "%s/%s", geoip_dir, p) < sizeof(path) &&
+        bool found = geoip_dir != NULL && pathf(path, sizeof(path), "%s/%s", geoip_dir, p) == 0 &&
                      stat(path, &st) == 0;
         /* The generated test databases are named GeoLite2-Test-*.mmdb. */
         if (!found && geoip_dir != NULL && strncmp(p, "GeoLite2-", 9) == 0)
-            found = (size_t)snprintf(alias, sizeof(alias), "%s/GeoLite2-Test-%s", geoip_dir,
-                                     p + 9) < sizeof(alias) &&
+            found = pathf(alias, sizeof(alias), "%s/GeoLite2-Test-%s", geoip_dir, p + 9) == 0 &&
                     stat(alias, &st) == 0;
         if (!found) {
             snprintf(ret, retlen, "%s", p);
@@ -159,18 +180,17 @@ missing_mmdb(const char *item_path, const char *geoip_dir, char *ret, size_t ret
 static int
 make_geoip_data_dir(struct test_ctx *t)
 {
-    if ((size_t)snprintf(t->data_dir, sizeof(t->data_dir), "%s/data", t->runtime) >=
-            sizeof(t->data_dir) ||
+    if (pathf(t->data_dir, sizeof(t->data_dir), "%s/data", t->runtime) < 0 ||
         hubtest_mkdir_p(t->data_dir) < 0) {
-        snprintf(t->err, sizeof(t->err), "cannot create the runtime data dir");
+        set_err(t, "cannot create the runtime data dir");
         return -1;
     }
     const char *dirs[] = { t->opts->geoip_dir, NULL };
     char hubdata[PATH_MAX];
     if (t->opts->data_dir != NULL)
-        snprintf(hubdata, sizeof(hubdata), "%s", t->opts->data_dir);
+        pathf(hubdata, sizeof(hubdata), "%s", t->opts->data_dir);
     else
-        snprintf(hubdata, sizeof(hubdata), "%s/data", t->opts->hub_dir);
+        pathf(hubdata, sizeof(hubdata), "%s/data", t->opts->hub_dir);
     dirs[1] = hubdata;
     for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
         DIR *d = opendir(dirs[i]);
@@ -181,16 +201,16 @@ make_geoip_data_dir(struct test_ctx *t)
             if (de->d_name[0] == '.')
                 continue;
             char src[PATH_MAX], abs[PATH_MAX], dst[PATH_MAX];
-            if ((size_t)snprintf(src, sizeof(src), "%s/%s", dirs[i], de->d_name) >= sizeof(src) ||
+            if (pathf(src, sizeof(src), "%s/%s", dirs[i], de->d_name) < 0 ||
                 hubtest_path_abs(src, abs, sizeof(abs)) < 0 ||
-                (size_t)snprintf(dst, sizeof(dst), "%s/%s", t->data_dir, de->d_name) >= sizeof(dst))
+                pathf(dst, sizeof(dst), "%s/%s", t->data_dir, de->d_name) < 0)
                 continue;
             /* GeoLite2-Test-City.mmdb serves as GeoLite2-City.mmdb, which the items name. */
             if (i == 0 && strncmp(de->d_name, "GeoLite2-Test-", 14) == 0)
-                snprintf(dst, sizeof(dst), "%s/GeoLite2-%s", t->data_dir, de->d_name + 14);
+                pathf(dst, sizeof(dst), "%s/GeoLite2-%s", t->data_dir, de->d_name + 14);
             /* The GeoIP dir comes first and wins over a same-named hub file. */
             if (symlink(abs, dst) != 0 && errno != EEXIST) {
-                snprintf(t->err, sizeof(t->err), "%s: %s", dst, strerror(errno));
+                set_err(t, "%s: %s", dst, strerror(errno));
                 closedir(d);
                 return -1;
             }
@@ -227,7 +247,7 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
     struct parser_item *items = NULL;
     size_t n = 0;
     char prefix[PATH_MAX];
-    snprintf(prefix, sizeof(prefix), "%s/%s/", t->runtime, kind);
+    pathf(prefix, sizeof(prefix), "%s/%s/", t->runtime, kind);
     size_t plen = strlen(prefix);
     for (size_t i = 0; i < t->links.len; i++)
         n += strncmp(t->links.items[i], prefix, plen) == 0;
@@ -238,7 +258,7 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
         return NULL;
     items = calloc(n, sizeof(*items));
     if (items == NULL) {
-        snprintf(t->err, sizeof(t->err), "out of memory");
+        set_err(t, "out of memory");
         return NULL;
     }
     size_t k = 0;
@@ -251,7 +271,7 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
         k++;
     }
     if (!postoverflow && t->cfg.nstatics > 0) {
-        snprintf(overrides, sizeof(overrides), "%s/parsers/s00-raw/00_overrides.yaml", t->runtime);
+        pathf(overrides, sizeof(overrides), "%s/parsers/s00-raw/00_overrides.yaml", t->runtime);
         items[k].path = overrides;
         items[k].stage = "s00-raw";
         k++;
@@ -271,11 +291,11 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
         char file[PATH_MAX];
         source_name(t, perr.file, file, sizeof(file));
         if (perr.line > 0)
-            snprintf(t->err, sizeof(t->err), "%s:%d: %s", file, perr.line, perr.message);
+            set_err(t, "%s:%d: %s", file, perr.line, perr.message);
         else if (file[0] != '\0')
-            snprintf(t->err, sizeof(t->err), "%s: %s", file, perr.message);
+            set_err(t, "%s: %s", file, perr.message);
         else
-            snprintf(t->err, sizeof(t->err), "%s", perr.message);
+            set_err(t, "%s", perr.message);
     }
     return ps;
 }
@@ -349,20 +369,20 @@ static int
 replay(struct test_ctx *t, struct hubtest_result *r)
 {
     char rel[PATH_MAX], src[PATH_MAX];
-    if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", t->test_dir, t->cfg.log_file) >= sizeof(rel) ||
+    if (pathf(rel, sizeof(rel), "%s/%s", t->test_dir, t->cfg.log_file) < 0 ||
         hubtest_path_abs(rel, src, sizeof(src)) < 0) {
-        snprintf(t->err, sizeof(t->err), "log_file: path too long");
+        set_err(t, "log_file: path too long");
         return -1;
     }
     FILE *f = fopen(src, "rb");
     if (f == NULL) {
-        snprintf(t->err, sizeof(t->err), "%s: %s", src, strerror(errno));
+        set_err(t, "%s: %s", src, strerror(errno));
         return -1;
     }
     struct parser_worker *w = parser_worker_new(t->parsers);
     if (w == NULL) {
         fclose(f);
-        snprintf(t->err, sizeof(t->err), "out of memory");
+        set_err(t, "out of memory");
         return -1;
     }
     struct trace_state ts = { .results = &t->results };
@@ -393,9 +413,9 @@ replay(struct test_ctx *t, struct hubtest_result *r)
         }
     }
     if (rc < 0)
-        snprintf(t->err, sizeof(t->err), "out of memory while replaying the log");
+        set_err(t, "out of memory while replaying the log");
     else if (ferror(f)) {
-        snprintf(t->err, sizeof(t->err), "%s: read error", src);
+        set_err(t, "%s: read error", src);
         rc = -1;
     }
     free(line);
@@ -428,8 +448,7 @@ install_items(struct test_ctx *t, const char *type, const char *kind,
         char mmdb[256];
         missing_mmdb(it.path, t->opts->geoip_dir, mmdb, sizeof(mmdb));
         if (mmdb[0] != '\0') {
-            snprintf(t->err, sizeof(t->err), "needs GeoIP test databases (%s; see --geoip-dir)",
-                     mmdb);
+            set_err(t, "needs GeoIP test databases (%s; see --geoip-dir)", mmdb);
             hubtest_item_clear(&it);
             return -1;
         }
@@ -465,13 +484,12 @@ static int
 run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
 {
     const struct hubtest_options *o = t->opts;
-    if ((size_t)snprintf(t->test_dir, sizeof(t->test_dir), "%s/.tests/%s", o->hub_dir, name) >=
-        sizeof(t->test_dir)) {
-        snprintf(t->err, sizeof(t->err), "test path too long");
+    if (pathf(t->test_dir, sizeof(t->test_dir), "%s/.tests/%s", o->hub_dir, name) < 0) {
+        set_err(t, "test path too long");
         return -1;
     }
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/config.yaml", t->test_dir);
+    pathf(path, sizeof(path), "%s/config.yaml", t->test_dir);
     if (hubtest_config_load(path, &t->cfg, t->err, sizeof(t->err)) < 0)
         return -1;
     bool check_parser = !t->cfg.ignore_parsers;
@@ -481,7 +499,7 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     if (!check_parser && has_scenarios)
         return 0; /* only scenario asserts, which need the scenario engine */
     if (t->cfg.log_file == NULL || t->cfg.log_file[0] == '\0') {
-        snprintf(t->err, sizeof(t->err), "config.yaml: no log_file");
+        set_err(t, "config.yaml: no log_file");
         return -1;
     }
 
@@ -489,11 +507,9 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     const char *tmp = o->tmp_dir != NULL ? o->tmp_dir : getenv("TMPDIR");
     if (tmp == NULL || tmp[0] == '\0')
         tmp = "/tmp";
-    if ((size_t)snprintf(t->runtime, sizeof(t->runtime), "%s/phalanx-hubtest-XXXXXX", tmp) >=
-            sizeof(t->runtime) ||
+    if (pathf(t->runtime, sizeof(t->runtime), "%s/phalanx-hubtest-XXXXXX", tmp) < 0 ||
         mkdtemp(t->runtime) == NULL) {
-        snprintf(t->err, sizeof(t->err), "cannot create a runtime dir under %s: %s", tmp,
-                 strerror(errno));
+        set_err(t, "cannot create a runtime dir under %s: %s", tmp, strerror(errno));
         t->runtime[0] = '\0';
         return -1;
     }
@@ -502,47 +518,46 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
         return -1;
     if (t->cfg.nstatics > 0) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s/parsers/s00-raw", t->runtime);
-        snprintf(path, sizeof(path), "%s/00_overrides.yaml", dir);
+        pathf(dir, sizeof(dir), "%s/parsers/s00-raw", t->runtime);
+        pathf(path, sizeof(path), "%s/00_overrides.yaml", dir);
         if (hubtest_mkdir_p(dir) < 0 ||
             hubtest_write_overrides(path, t->cfg.statics, t->cfg.nstatics, t->err, sizeof(t->err)) <
                 0)
             return -1;
     }
-    snprintf(path, sizeof(path), "%s/results", t->runtime);
+    pathf(path, sizeof(path), "%s/results", t->runtime);
     if (hubtest_mkdir_p(path) < 0) {
-        snprintf(t->err, sizeof(t->err), "%s: %s", path, strerror(errno));
+        set_err(t, "%s: %s", path, strerror(errno));
         return -1;
     }
     if (items_need_geoip(t)) {
         if (make_geoip_data_dir(t) < 0)
             return -1;
     } else if (o->data_dir != NULL) {
-        snprintf(t->data_dir, sizeof(t->data_dir), "%s", o->data_dir);
+        pathf(t->data_dir, sizeof(t->data_dir), "%s", o->data_dir);
     } else {
-        snprintf(t->data_dir, sizeof(t->data_dir), "%s/data", o->hub_dir);
+        pathf(t->data_dir, sizeof(t->data_dir), "%s/data", o->hub_dir);
     }
 
     /* Grok: our base set, then the hub's pattern files; parsers add their pattern_syntax. */
     t->grok = grok_library_new();
     if (t->grok == NULL) {
-        snprintf(t->err, sizeof(t->err), "out of memory");
+        set_err(t, "out of memory");
         return -1;
     }
     struct grok_error gerr = { 0 };
     char hubpat[PATH_MAX];
-    snprintf(hubpat, sizeof(hubpat), "%s/patterns", o->hub_dir);
+    pathf(hubpat, sizeof(hubpat), "%s/patterns", o->hub_dir);
     if (grok_library_load_dir(t->grok, o->patterns_dir, &gerr) < 0 ||
         grok_library_load_dir(t->grok, hubpat, &gerr) < 0) {
-        snprintf(t->err, sizeof(t->err), "patterns: %s%s%s", gerr.file, gerr.file[0] ? ": " : "",
-                 gerr.message);
+        set_err(t, "patterns: %s%s%s", gerr.file, gerr.file[0] ? ": " : "", gerr.message);
         return -1;
     }
 
     t->parsers = load_kind(t, "parsers", false);
     if (t->parsers == NULL) {
         if (t->err[0] == '\0')
-            snprintf(t->err, sizeof(t->err), "no parser to run");
+            set_err(t, "no parser to run");
         return -1;
     }
     /* Postoverflows only see overflows; they are loaded so a broken one is reported. */
@@ -553,22 +568,22 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     parser_set_free(po);
 
     if (parser_results_node(&t->results, "success", "") == NULL) {
-        snprintf(t->err, sizeof(t->err), "out of memory");
+        set_err(t, "out of memory");
         return -1;
     }
     if (replay(t, r) < 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/results/parser-dump.yaml", t->runtime);
+    pathf(path, sizeof(path), "%s/results/parser-dump.yaml", t->runtime);
     if (hubtest_dump_write(path, &t->results, t->err, sizeof(t->err)) < 0)
         return -1;
 
     if (check_parser) {
-        snprintf(path, sizeof(path), "%s/parser.assert", t->test_dir);
+        pathf(path, sizeof(path), "%s/parser.assert", t->test_dir);
         struct stat st;
         if (stat(path, &st) != 0) {
             r->parser = HUBTEST_PART_FAIL;
             set_str(&r->first_failure, "");
-            snprintf(t->err, sizeof(t->err), "no parser.assert (hubtest would generate one)");
+            set_err(t, "no parser.assert (hubtest would generate one)");
             return 1;
         }
         int arc = hubtest_assert_parser(path, &t->results, r, t->err, sizeof(t->err));
@@ -576,7 +591,7 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
             return -1;
         if (r->assertions == 0) {
             r->parser = HUBTEST_PART_FAIL;
-            snprintf(t->err, sizeof(t->err), "parser.assert is empty (hubtest would generate one)");
+            set_err(t, "parser.assert is empty (hubtest would generate one)");
             return 1;
         }
         r->parser = arc == 1 ? HUBTEST_PART_PASS : HUBTEST_PART_FAIL;
@@ -599,7 +614,7 @@ hubtest_run_indexed(const struct hubtest_options *opts, const struct hubtest_ind
     t->index = idx;
     int rc = idx != NULL ? run_test(t, name, ret) : -1;
     if (idx == NULL)
-        snprintf(t->err, sizeof(t->err), "%s", idx_err);
+        set_err(t, "%s", idx_err);
     if (rc < 0) {
         ret->status = HUBTEST_ERROR;
         if (ret->parser == HUBTEST_PART_PASS)

@@ -15,6 +15,9 @@
 
 #include <cmocka.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "common/str.h"
 #include "expr/helpers.h"
 #include "vm_fixture.h"
@@ -442,13 +445,153 @@ test_vm_regex(void **state)
     assert_null(expr_regex_compile("\\C", 2, err, sizeof(err)));
 }
 
+/*
+ * The literal prefilter of regex.c must never change an answer: each
+ * pattern is run on each subject by expr_regex_match and by PCRE2 directly
+ * (same flags, no prefilter), and both must agree. The patterns are the ways
+ * a leading literal stops being required: top-level alternatives (also
+ * hidden in classes, comments, \Q..\E and escapes), quantifiers on its last
+ * character, flags, anchors, escapes, non-ASCII, and literals over 64 bytes.
+ */
+static void
+test_vm_regex_literal(void **state)
+{
+    (void)state;
+    static const char *patterns[] = {
+        "abc",
+        "abc|xyz",
+        "xyz|abc",
+        "ab?c",
+        "abc?",
+        "abc*",
+        "abc+d",
+        "abc{0}d",
+        "abc{2}",
+        "a\\.bcd",
+        "a\\.b\\?c",
+        "(?i)abcd",
+        "abc(?i)def",
+        "[|]abcd",
+        "abcd[|]",
+        "\\Qa|b\\E",
+        "abcd\\Q|\\E",
+        "abcd\\Q|",
+        "ab(?#x|y)cd",
+        "abcd(?#x|y)",
+        "foo\\|bar",
+        "^/api/v1",
+        "/api/v1$",
+        "abc\\d+",
+        "abc\\bdef",
+        "abc.def",
+        "h\xc3\xa9llo",
+        "hello w\xc3\xb6rld",
+        "abc def",
+        "[]|]abcd",
+        "[^]|]abcd",
+        "[]abc]|xyz",
+        "[[:alpha:]|]abcd",
+        "abcd[[:alpha:]]|x",
+        "(a|b)cde",
+        "abc(d|e)",
+        "abc(?:d|e)|f",
+        "abc\\x41def",
+        "abc\\ def",
+        "\\/apps\\/files\\/api",
+        "/ui/vcav-bootstrap/rest/vcav-providers/provider-logo\\?url=(file|http)",
+        "0123456789012345678901234567890123456789012345678901234567890123456789?",
+        "0123456789012345678901234567890123456789012345678901234567890123x",
+        "abc\\Edef",
+        "abc)|(def",
+    };
+    static const char *subjects[] = {
+        "",
+        "abc",
+        "xyz",
+        "ac",
+        "ab",
+        "abd",
+        "abcbcd",
+        "abccd",
+        "abcd",
+        "abcc",
+        "a.bcd",
+        "axbcd",
+        "a.b?c",
+        "ABCD",
+        "abcDEF",
+        "|abcd",
+        "abcd|",
+        "a|b",
+        "abcd|",
+        "foo|bar",
+        "/api/v1/x",
+        "x/api/v1",
+        "abc123",
+        "abc def",
+        "abc-def",
+        "h\xc3\xa9llo",
+        "hello w\xc3\xb6rld",
+        "]abcd",
+        "xabcd",
+        "acde",
+        "bcde",
+        "abce",
+        "f",
+        "abcAdef",
+        "/apps/files/api/v1",
+        "/ui/vcav-bootstrap/rest/vcav-providers/provider-logo?url=file:///etc/passwd",
+        "01234567890123456789012345678901234567890123456789012345678901234567",
+        "012345678901234567890123456789012345678901234567890123456789012345678",
+        "0123456789012345678901234567890123456789012345678901234567890123x",
+        "abcdef",
+        "\xff\xfe abc",
+    };
+    int failures = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(patterns); i++) {
+        const char *pat = patterns[i];
+        char err[256];
+        struct expr_regex *re = expr_regex_compile(pat, strlen(pat), err, sizeof(err));
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *raw = pcre2_compile((PCRE2_SPTR)pat, strlen(pat),
+                                        PCRE2_DOLLAR_ENDONLY | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
+                                            PCRE2_NEVER_BACKSLASH_C,
+                                        &code, &off, NULL);
+        if ((re == NULL) != (raw == NULL)) {
+            print_error("pattern `%s`: compiles %d vs %d\n", pat, re != NULL, raw != NULL);
+            failures++;
+        }
+        if (re == NULL || raw == NULL) {
+            expr_regex_free(re);
+            pcre2_code_free(raw);
+            continue;
+        }
+        pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+        assert_non_null(md);
+        for (size_t j = 0; j < ARRAY_SIZE(subjects); j++) {
+            const char *s = subjects[j];
+            int want = pcre2_match(raw, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0;
+            int got = expr_regex_match(re, s, strlen(s));
+            if (got != want) {
+                print_error("`%s` matches `%s`: want %d, got %d\n", s, pat, want, got);
+                failures++;
+            }
+        }
+        pcre2_match_data_free(md);
+        pcre2_code_free(raw);
+        expr_regex_free(re);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vm_table),    cmocka_unit_test(test_vm_error_position),
         cmocka_unit_test(test_vm_no_alloc), cmocka_unit_test(test_vm_map_helpers),
-        cmocka_unit_test(test_vm_regex),
+        cmocka_unit_test(test_vm_regex),    cmocka_unit_test(test_vm_regex_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

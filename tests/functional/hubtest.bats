@@ -13,6 +13,8 @@ setup() {
     PHALANX="${PHALANX_BUILD:?set PHALANX_BUILD to the build directory}/src/bin/phalanx"
     ROOT="${PHALANX_SOURCE_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
     HUBDIR="${HUB:-$ROOT/../shared/hub}"
+    # `make test` gives HUB relative to the source root.
+    if [[ "$HUBDIR" != /* && -d "$ROOT/$HUBDIR" ]]; then HUBDIR="$ROOT/$HUBDIR"; fi
     PATTERNS="$ROOT/config/patterns"
     TMP="$(mktemp -d)"
 }
@@ -121,12 +123,14 @@ json_get() {
         'results["s00-raw"]["overrides"][0].Evt.Line.Labels["program"] == "envoy"' \
         'results["s00-raw"]["overrides"][0].Evt.Line.Labels["type"] == "syslog"' \
         'len(results["success"][""]) == 0' > "$TMP/hub/.tests/ovr/parser.assert"
-    run --separate-stderr "$PHALANX" hubtest run ovr --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS" \
+    # The kept runtime goes under $TMP, so teardown removes it even if a check fails.
+    TMPDIR="$TMP" run --separate-stderr "$PHALANX" hubtest run ovr --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS" \
         --no-clean -o json
     [ "$status" -eq 0 ]
     echo "$output" > "$TMP/out.json"
     [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["assertions"]')" = "pass 4" ]
     dir="$(json_get "$TMP/out.json" 'd[0]["runtime_dir"]')"
+    [[ "$dir" == "$TMP/phalanx-hubtest-"* ]]
     [ -f "$dir/results/parser-dump.yaml" ]
     grep -q '"overrides":' "$dir/results/parser-dump.yaml"
     rm -rf "$dir"

@@ -47,6 +47,10 @@ def main():
     root = os.environ.get("PHALANX_SOURCE_ROOT", os.path.join(HERE, "..", ".."))
     if not hub:
         hub = os.path.join(root, "..", "shared", "hub")
+    elif not os.path.isabs(hub) and os.path.isdir(os.path.join(root, hub)):
+        # `make test` passes HUB relative to the source root; meson runs us in the build dir.
+        hub = os.path.join(root, hub)
+    hub = os.path.abspath(hub)
     if not os.path.isdir(os.path.join(hub, ".tests")):
         print("1..1")
         print(f"ok 1 hub tests # SKIP no hub at {hub} (set HUB)")
@@ -75,7 +79,10 @@ def main():
         why = t.get("error") or t.get("first_failure") or t["status"]
         if t.get("actual") is not None:
             why += f" (actual: {t['actual']})"
-        if name in expected:
+        if not ok and "needs GeoIP test databases" in (t.get("error") or "") and not mmdb:
+            lines.append(("ok", f"{name} # SKIP needs the generated GeoIP test databases "
+                          "(Debian's libmaxmind-db-writer-perl)"))
+        elif name in expected:
             if ok:
                 lines.append(("ok", f"{name} ({t['assertions']} parser assertions)"))
             else:
