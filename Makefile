@@ -35,7 +35,7 @@ run: build
 # Every suite (lint, unit, conformance, functional, fuzz corpora) on the sanitizer build,
 # plus the gcc -Werror build; ends with "N passed, N failed[, N skipped]".
 test: build asan
-	@HUB=$(HUB) python3 tests/run_suites.py --build $(ASAN_BUILD) --source .
+	@HUB=$(abspath $(HUB)) python3 tests/run_suites.py --build $(ASAN_BUILD) --source .
 
 # clang-format check, cppcheck, clang-tidy (with the clang build's compile commands).
 lint: asan

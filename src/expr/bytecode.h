@@ -28,27 +28,27 @@
  */
 #define EXPR_OPCODES(X)                                                                            \
     X(NOP, 1)                                                                                      \
-    X(CONST, 1)           /* push consts[a] */                                                     \
-    X(NIL, 1)             /* push nil */                                                           \
+    X(CONST, 1) /* push consts[a] */                                                               \
+    X(NIL, 1)   /* push nil */                                                                     \
     X(TRUE, 1)                                                                                     \
     X(FALSE, 1)                                                                                    \
-    X(POP, 1)             /* drop the top */                                                       \
-    X(LOAD_VAR, 1)        /* push vars[a] */                                                       \
-    X(LOAD_ENV, 1)        /* push a map of every variable ($env) */                                \
-    X(LOAD, 1)            /* push locals[a] */                                                     \
-    X(STORE, 1)           /* locals[a] = pop */                                                    \
-    X(INC_LOCAL, 1)       /* locals[a].i++ (counters) */                                           \
-    X(JUMP, 1)            /* ip = a */                                                             \
-    X(JUMP_IF_FALSE, 1)   /* peek; ip = a if false; error if not bool */                           \
+    X(POP, 1)           /* drop the top */                                                         \
+    X(LOAD_VAR, 1)      /* push vars[a] */                                                         \
+    X(LOAD_ENV, 1)      /* push a map of every variable ($env) */                                  \
+    X(LOAD, 1)          /* push locals[a] */                                                       \
+    X(STORE, 1)         /* locals[a] = pop */                                                      \
+    X(INC_LOCAL, 1)     /* locals[a].i++ (counters) */                                             \
+    X(JUMP, 1)          /* ip = a */                                                               \
+    X(JUMP_IF_FALSE, 1) /* peek; ip = a if false; error if not bool */                             \
     X(JUMP_IF_TRUE, 1)                                                                             \
     X(JUMP_IF_NIL, 1)     /* peek; ip = a if nil */                                                \
     X(JUMP_IF_NOT_NIL, 1) /* peek */                                                               \
     X(FIELD, 1)           /* top = fields[a] of the host object on top */                          \
-    X(MEMBER, 1)     /* top = top.<consts[a]> resolved at run time (map key, field or is_map key) */ \
-    X(MAPKEY, 1)     /* top = top[consts[a]] on a map or an is_map host object */                  \
-    X(INDEX, 1)      /* b = pop, a = pop; push a[b] */                                             \
-    X(SLICE, 1)      /* flags a: 1 = has from, 2 = has to; pops to, from, obj */                   \
-    X(METHOD, 1)     /* methods[a] with b args: pops args then the receiver */                     \
+    X(MEMBER, 1) /* top = top.<consts[a]> resolved at run time (map key, field or is_map key) */   \
+    X(MAPKEY, 1) /* top = top[consts[a]] on a map or an is_map host object */                      \
+    X(INDEX, 1)  /* b = pop, a = pop; push a[b] */                                                 \
+    X(SLICE, 1)  /* flags a: 1 = has from, 2 = has to; pops to, from, obj */                       \
+    X(METHOD, 1) /* methods[a] with b args: pops args then the receiver */                         \
     X(METHOD_DYN, 1) /* method named consts[a] looked up on the receiver, b args */                \
     X(CALL, 1)       /* funcs[a] with b args */                                                    \
     X(CLOSURE, 1)    /* push closure value closures[a] */                                          \
@@ -94,16 +94,16 @@
     X(THROW, 1)     /* run-time error with message consts[a] */                                    \
     X(RETURN, 1)    /* end of a closure body: the result is on top */                              \
     /* Superinstructions (cc_fuse); the operands of the sequence's first op are kept. */           \
-    X(VAR_FIELD, 2)        /* LOAD_VAR a; FIELD b */                                               \
-    X(VAR_MAPKEY, 2)       /* LOAD_VAR a; MAPKEY b */                                              \
-    X(VAR_FIELD_MAPKEY, 3) /* LOAD_VAR a; FIELD b; MAPKEY (its own a): evt.Meta.x */              \
-    X(EQ_CONST, 2)         /* CONST a; EQ */                                                       \
-    X(NE_CONST, 2)         /* CONST a; NE */                                                       \
-    X(CONTAINS_CONST, 2)   /* CONST a; CONTAINS */                                                 \
-    X(STARTSWITH_CONST, 2) /* CONST a; STARTSWITH */                                               \
-    X(ENDSWITH_CONST, 2)   /* CONST a; ENDSWITH */                                                 \
-    X(INDEX_CONST, 2)      /* CONST a; INDEX */                                                    \
-    X(JUMP_IF_FALSE_POP, 2) /* JUMP_IF_FALSE a; POP: jump keeping the top, or drop it */          \
+    X(VAR_FIELD, 2)         /* LOAD_VAR a; FIELD b */                                              \
+    X(VAR_MAPKEY, 2)        /* LOAD_VAR a; MAPKEY b */                                             \
+    X(VAR_FIELD_MAPKEY, 3)  /* LOAD_VAR a; FIELD b; MAPKEY (its own a): evt.Meta.x */              \
+    X(EQ_CONST, 2)          /* CONST a; EQ */                                                      \
+    X(NE_CONST, 2)          /* CONST a; NE */                                                      \
+    X(CONTAINS_CONST, 2)    /* CONST a; CONTAINS */                                                \
+    X(STARTSWITH_CONST, 2)  /* CONST a; STARTSWITH */                                              \
+    X(ENDSWITH_CONST, 2)    /* CONST a; ENDSWITH */                                                \
+    X(INDEX_CONST, 2)       /* CONST a; INDEX */                                                   \
+    X(JUMP_IF_FALSE_POP, 2) /* JUMP_IF_FALSE a; POP: jump keeping the top, or drop it */           \
     X(JUMP_IF_TRUE_POP, 2)  /* JUMP_IF_TRUE a; POP */
 
 enum expr_opcode {

@@ -917,13 +917,14 @@ vm_strop(struct expr_vm *vm, int op, const struct expr_value *a, const struct ex
         return vm_not_string(vm, a);
     if (b->kind != EXPR_STRING)
         return vm_not_string(vm, b);
-    struct strv x = { a->u.s.ptr, a->u.s.len }, y = { b->u.s.ptr, b->u.s.len };
+    const char *x = a->u.s.ptr, *y = b->u.s.ptr;
+    size_t xn = a->u.s.len, yn = b->u.s.len;
     if (op == BC_CONTAINS)
-        *ret = strv_find(x, y) >= 0;
+        *ret = strv_find((struct strv){ x, xn }, (struct strv){ y, yn }) >= 0;
     else if (op == BC_STARTSWITH)
-        *ret = strv_has_prefix(x, y);
+        *ret = xn >= yn && bc_bytes_eq(x, y, yn);
     else
-        *ret = strv_has_suffix(x, y);
+        *ret = xn >= yn && (yn == 0 || bc_bytes_eq(x + (xn - yn), y, yn));
     return 0;
 }
 
@@ -1203,8 +1204,8 @@ vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value
 #define VM_THREADED 0
 #endif
 
-#if VM_THREADED
 #define OP(name) L_##name:
+#if VM_THREADED
 #define NEXT()                                                                                     \
     do {                                                                                           \
         insn = pc++;                                                                               \
@@ -1212,8 +1213,10 @@ vm_field(struct expr_vm *vm, const struct expr_field *f, const struct expr_value
     } while (0)
 #define VM_LABEL(name, len) [BC_##name] = &&L_##name,
 #else
-#define OP(name) case BC_##name:
-#define NEXT()   goto dispatch
+#define NEXT() goto dispatch
+#define VM_CASE(name, len)                                                                         \
+    case BC_##name:                                                                                \
+        goto L_##name;
 #endif
 
 #define TOP (sp[-1])
@@ -1252,17 +1255,22 @@ vm_run(struct expr_vm *vm, const struct expr_program *p, int32_t entry)
     const struct expr_value *const vars = st->vars;
     const struct bc_insn *const code = p->code;
     const struct bc_insn *pc = code + entry;
-    const struct bc_insn *insn = pc;
+    const struct bc_insn *insn; /* the instruction being run; set by every dispatch */
     struct expr_value r;
     bool b;
 
 #if VM_THREADED
+    /* cppcheck-suppress assignBoolToPointer ; label addresses (&&L_x), a gcc/clang extension */
     static const void *const vm_labels[BC_COUNT_] = { EXPR_OPCODES(VM_LABEL) };
+#endif
     NEXT();
-#else
+#if !VM_THREADED
 dispatch:
     insn = pc++;
     switch (insn->op) {
+        EXPR_OPCODES(VM_CASE)
+    default: expr_vm_error(vm, "invalid opcode %d", insn->op); goto fail;
+    }
 #endif
     OP(NOP) NEXT();
     OP(CONST)
@@ -1701,8 +1709,8 @@ dispatch:
     OP(NEXT_REV)
     {
         struct expr_value *s = &L[insn->a];
-        bool end = insn->op == BC_NEXT ? s[SCOPE_INDEX].u.i >= s[SCOPE_LEN].u.i
-                                       : s[SCOPE_INDEX].u.i < 0;
+        bool end =
+            insn->op == BC_NEXT ? s[SCOPE_INDEX].u.i >= s[SCOPE_LEN].u.i : s[SCOPE_INDEX].u.i < 0;
         if (end) {
             pc = code + insn->b;
             NEXT();
@@ -1794,10 +1802,6 @@ dispatch:
         SYNC();
         return 0;
     }
-#if !VM_THREADED
-    default: expr_vm_error(vm, "invalid opcode %d", insn->op); goto fail;
-    }
-#endif
 overflow:
     expr_vm_error(vm, "stack overflow");
 fail:
@@ -1810,6 +1814,8 @@ fail:
 
 #undef OP
 #undef NEXT
+#undef VM_LABEL
+#undef VM_CASE
 #undef TOP
 #undef PUSH
 #undef CHECK

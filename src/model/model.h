@@ -113,6 +113,8 @@ struct decision {
     char *value;    /* Value */
     char *until;    /* Until */
     bool simulated; /* Simulated */
+    /* Simulated is a Go *bool with omitempty: JSON carries it when set or true. */
+    bool simulated_set;
 };
 
 /* models.Event: one event of an alert. */
@@ -147,7 +149,16 @@ struct alert {
     struct source *source; /* Source (owned; NULL = nil) */
     char **labels;         /* Labels */
     size_t nlabels;
+    /*
+     * Capacity, EventsCount and Simulated are Go pointers: ALERT_ABSENT_* bits
+     * mark them nil (JSON null, a validation failure). Zero = all present.
+     */
+    unsigned absent;
 };
+
+#define ALERT_ABSENT_CAPACITY     1u
+#define ALERT_ABSENT_EVENTS_COUNT 2u
+#define ALERT_ABSENT_SIMULATED    4u
 
 struct alert *alert_new(void);
 void alert_free(struct alert *a);
@@ -364,5 +375,59 @@ const struct parser_stage_results *parser_results_stage(const struct parser_resu
                                                         const char *stage, size_t len);
 const struct parser_node_results *parser_stage_node(const struct parser_stage_results *s,
                                                     const char *node, size_t len);
+
+/* --- JSON codec of the API shapes (alert_json.c) --- */
+
+/*
+ * CrowdSec's pkg/models JSON: field names, omitempty and nil-vs-empty as Go's
+ * encoding/json. Arrays: a NULL pointer is Go's nil slice (JSON null), a
+ * non-NULL pointer with length 0 an empty one ([]); Alert.meta is omitempty
+ * either way. Float32 fields become JSON integers when integral, else reals.
+ * The encoders return a new reference, NULL on OOM or a non-finite float
+ * (Go's encoder fails on those too).
+ */
+json_t *alert_to_json(const struct alert *a);
+json_t *decision_to_json(const struct decision *d);
+json_t *alerts_to_json_array(const struct alert *a, size_t n);
+json_t *decisions_to_json_array(const struct decision *d, size_t n);
+
+/*
+ * Decoders, Go's json.Unmarshal into the models: unknown fields ignored, keys
+ * matched exactly first then case-insensitively, null leaves a field nil,
+ * a JSON type that does not fit is an error worded like Go's
+ * ("json: cannot unmarshal number into Go struct field Alert.events.timestamp
+ * of type string"). Required fields are not checked here (alert_validate).
+ * 0, or -EINVAL with the message in err, or -ENOMEM; *ret is written only on
+ * success (a zeroed struct on entry is not needed; it is overwritten).
+ * Arrays: *ret is a malloc'd array (non-NULL even when empty) of *ret_n
+ * items, freed with alert_clear/decision_clear on each then free().
+ */
+int alert_from_json(const json_t *j, struct alert *ret, char *err, size_t errlen);
+int decision_from_json(const json_t *j, struct decision *ret, char *err, size_t errlen);
+int alerts_from_json_array(const json_t *j, struct alert **ret, size_t *ret_n, char *err,
+                           size_t errlen);
+int decisions_from_json_array(const json_t *j, struct decision **ret, size_t *ret_n, char *err,
+                              size_t errlen);
+
+/*
+ * The swagger's required fields, with go-openapi's message (the LAPI's 422):
+ * "validation failure list:\nscenario in body is required\n...". The array
+ * form stops at the first invalid alert and prefixes its index ("0.scenario
+ * in body is required"), as models.AddAlertsRequest does. 0 or -EINVAL.
+ */
+int alert_validate(const struct alert *a, char *err, size_t errlen);
+int alerts_validate(const struct alert *a, size_t n, char *err, size_t errlen);
+int decision_validate(const struct decision *d, char *err, size_t errlen);
+
+/*
+ * Serializes j as Go's encoding/json prints these models: compact, object keys
+ * sorted (the models declare their fields alphabetically), <, >, &, U+2028 and
+ * U+2029 escaped, every real printed as a Go float32. Only for documents whose
+ * reals are float32 (all of pkg/models). malloc'd; NULL on OOM, a non-finite
+ * real or nesting deeper than 64.
+ */
+char *model_json_dumps(const json_t *j);
+/* Go's strconv.FormatFloat(f, 'f' or 'e', -1, 32) as encoding/json picks; length or -EINVAL. */
+int model_format_float32(float f, char *buf, size_t len);
 
 #endif

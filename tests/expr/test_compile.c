@@ -525,14 +525,63 @@ test_compile_or_chain_jumps(void **state)
     fx_fini(&fx);
 }
 
+/*
+ * The last pass fuses common sequences into superinstructions, but never
+ * swallows an instruction that a jump lands on.
+ */
+static void
+test_compile_superinstructions(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    assert_int_equal(fx_init(&fx), 0);
+    static const struct {
+        const char *src;
+        const char *has;   /* in the disassembly */
+        const char *lacks; /* not in it, or NULL */
+    } cases[] = {
+        { "evt.Meta.source_ip == \"1.2.3.4\"", "VAR_FIELD_MAPKEY", NULL },
+        { "evt.Meta.source_ip == \"1.2.3.4\"", "EQ_CONST", NULL },
+        { "evt.Name != \"a\" && evt.Count > 1", "JUMP_IF_FALSE_POP", NULL },
+        { "evt.Name == \"a\" || evt.Count > 1", "JUMP_IF_TRUE_POP", NULL },
+        { "evt.Name startsWith \"a\"", "STARTSWITH_CONST", NULL },
+        { "evt.Name endsWith \"a\"", "ENDSWITH_CONST", NULL },
+        { "evt.Name contains \"a\"", "CONTAINS_CONST", NULL },
+        { "evt.Name", "VAR_FIELD", NULL },
+        { "m.a", "VAR_MAPKEY", NULL },
+        { "arr[1]", "INDEX_CONST", NULL },
+        /* EQ is the join point of the conditional: CONST "b" and EQ stay apart. */
+        { "s == (n > 1 ? \"a\" : \"b\")", "EQ", "EQ_CONST" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_error err;
+        struct expr_program *p =
+            expr_compile(fx.env, cases[i].src, strlen(cases[i].src), EXPR_T_ANY, &err);
+        if (!p)
+            fail_msg("`%s`: %s", cases[i].src, err.message);
+        char *d = dump_to_string(p);
+        if (!strstr(d, cases[i].has))
+            fail_msg("`%s`: no %s in\n%s", cases[i].src, cases[i].has, d);
+        if (cases[i].lacks && strstr(d, cases[i].lacks))
+            fail_msg("`%s`: %s in\n%s", cases[i].src, cases[i].lacks, d);
+        free(d);
+        expr_program_free(p);
+    }
+    fx_fini(&fx);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile_errors),         cmocka_unit_test(test_compile_syntax_errors),
-        cmocka_unit_test(test_compile_typed_members),  cmocka_unit_test(test_compile_folding),
-        cmocka_unit_test(test_compile_expect_bool),    cmocka_unit_test(test_compile_long_and_deep),
+        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_compile_syntax_errors),
+        cmocka_unit_test(test_compile_typed_members),
+        cmocka_unit_test(test_compile_folding),
+        cmocka_unit_test(test_compile_expect_bool),
+        cmocka_unit_test(test_compile_long_and_deep),
         cmocka_unit_test(test_compile_or_chain_jumps),
+        cmocka_unit_test(test_compile_superinstructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

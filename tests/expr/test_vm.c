@@ -278,6 +278,45 @@ static const struct vm_case vm_cases[] = {
     { "let r = 1..1000; count(r, count(r, count(r, true) > 0) > 0)", "error:too many iterations" },
     { "anyv.Foo()", "error:cannot fetch Foo from string" },
     { "s contains m.a", "error:interface {} is int, not string" },
+    /* superinstructions (cc_fuse): same answers and errors as the instructions they stand for */
+    { "evt.Meta.source_ip == \"1.2.3.4\"", "true" },
+    { "evt.Meta.source_ip != \"1.2.3.4\"", "false" },
+    { "evt.Meta.nope == \"\"", "true" },
+    { "evt.Meta.log_type startsWith \"ss\" && evt.Meta.log_type endsWith \"sh\"", "true" },
+    { "evt.Meta.log_type contains \"x\" || evt.Name == \"a\"", "true" },
+    { "m.a == 1", "true" },
+    { "m.b == \"x\" && m.a", "1" },
+    { "m.a == 1 && m.a > 0 && m.b != \"y\"", "true" },
+    { "m.a contains \"x\"", "error:interface {} is int, not string" },
+    { "m.a startsWith \"x\"", "error:interface {} is int, not string" },
+    { "m.a endsWith \"x\"", "error:interface {} is int, not string" },
+    { "m.a && true", "error:not bool" },
+    { "m.a || true", "error:not bool" },
+    { "nilv == \"x\"", "false" },
+    { "nilv contains \"x\"", "false" },
+    { "arr[0] == 1 && arr[-1] == 3", "true" },
+    { "queue[1].Meta.source_ip", "\"5.6.7.8\"" },
+    /* the second half of a pair is a jump target: no fusing across it */
+    { "s == (n > 1 ? \"hello\" : \"b\")", "true" },
+    { "s == (n < 1 ? \"hello\" : \"b\")", "false" },
+    { "(n > 1 ? evt : nilv).Name", "\"a\"" },
+    { "s startsWith (n > 1 ? \"he\" : \"x\")", "true" },
+    /* constant string sets: linear below 9 items, binary search above */
+    { "s in [\"a\", \"hello\"]", "true" },
+    { "s in [\"hellp\", \"hell\", \"helloo\", \"Hello\"]", "false" },
+    { "\"\" in [\"\", \"a\"]", "true" },
+    { "\"\" in [\"a\"]", "false" },
+    { "s in [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"hello\",\"j\",\"hello\"]",
+      "true" },
+    { "s in [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"hellp\",\"j\",\"hell\"]",
+      "false" },
+    { "\"zz\" in [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"zz\",\"zzz\",\"z\"]",
+      "true" },
+    { "\"\" in [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"\"]", "true" },
+    { "s not in [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\"]", "true" },
+    { "\"1\" in [1, 2]", "false" },
+    { "1 in [\"1\", 1]", "true" },
+    { "nilv in [\"a\", nil]", "true" },
 };
 
 static void
@@ -340,6 +379,36 @@ test_vm_error_position(void **state)
     assert_int_equal(err.line, 2);
     assert_non_null(strstr(err.message, "index out of range"));
     assert_non_null(strstr(err.excerpt, "arr[7]"));
+    expr_program_free(p);
+    /* Errors inside a superinstruction point at the node that failed (what expr-lang shows). */
+    static const struct {
+        const char *src;
+        int column;
+    } pos[] = {
+        { "arr[7] == 1", 4 },
+        { "m.a contains \"x\"", 5 },
+        { "m.a && true", 5 },
+        { "n > 0 && m.a endsWith \"y\"", 14 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(pos); i++) {
+        p = expr_compile(fx.env, pos[i].src, strlen(pos[i].src), EXPR_T_ANY, &err);
+        assert_non_null(p);
+        assert_int_equal(expr_eval(vm, p, fx.vars, &r, &err), -1);
+        if (err.line != 1 || err.column != pos[i].column)
+            fail_msg("`%s`: error at %d:%d, want 1:%d", pos[i].src, err.line, err.column,
+                     pos[i].column);
+        expr_program_free(p);
+    }
+    /* A host object that is nil at run time: the FIELD of the fused evt.Meta.x fails. */
+    struct expr_value vars[FX_NVARS];
+    memcpy(vars, fx.vars, sizeof(vars));
+    vars[FX_EVT] = expr_nil();
+    const char *nil_src = "n > 0 && evt.Meta.source_ip == \"x\"";
+    p = expr_compile(fx.env, nil_src, strlen(nil_src), EXPR_T_ANY, &err);
+    assert_non_null(p);
+    assert_int_equal(expr_eval(vm, p, vars, &r, &err), -1);
+    assert_string_equal(err.message, "cannot get Meta from <nil>");
+    assert_int_equal(err.column, 14);
     /* The vm is reusable after an error. */
     expr_program_free(p);
     p = expr_compile(fx.env, "n + 1", 5, EXPR_T_ANY, &err);

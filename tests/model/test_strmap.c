@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "model/model.h"
 
 struct op {
@@ -155,6 +157,48 @@ test_strmap_binary(void **state)
     arena_free(&a);
 }
 
+/*
+ * Small maps compare keys with word loads (lengths 4-16) and byte checks
+ * (1-3): for every key length up to 40, a key differing from a stored one in
+ * any single byte must miss, and the stored one must hit, among neighbours
+ * of the same length.
+ */
+static void
+test_strmap_key_bytes(void **state)
+{
+    (void)state;
+    for (size_t len = 0; len <= 40; len++) {
+        struct arena a;
+        struct strmap m = { 0 };
+        char key[41], probe[41];
+
+        arena_init(&a, 1024);
+        for (size_t i = 0; i < len; i++)
+            key[i] = (char)('a' + (i * 7) % 26);
+        /* Neighbours first: same length, last byte different, so the scan passes them. */
+        for (int n = 0; n < 3 && len > 0; n++) {
+            memcpy(probe, key, len);
+            probe[len - 1] = (char)('0' + n);
+            assert_int_equal(strmap_set(&m, &a, probe, len, "other", 5), 0);
+        }
+        assert_int_equal(strmap_set(&m, &a, key, len, "hit", 3), 0);
+        assert_null(m.index);
+        const struct strv *v = strmap_get(&m, key, len);
+        if (v == NULL || strcmp(v->ptr, "hit") != 0)
+            fail_msg("length %zu: stored key not found", len);
+        for (size_t i = 0; i < len; i++) {
+            memcpy(probe, key, len);
+            probe[i] = (char)(probe[i] ^ 0x20);
+            v = strmap_get(&m, probe, len);
+            if (v != NULL && strcmp(v->ptr, "hit") == 0)
+                fail_msg("length %zu: key differing at byte %zu found", len, i);
+        }
+        if (len > 0)
+            assert_null(strmap_get(&m, key, len - 1));
+        arena_free(&a);
+    }
+}
+
 int
 main(void)
 {
@@ -162,6 +206,7 @@ main(void)
         cmocka_unit_test(test_strmap_table),
         cmocka_unit_test(test_strmap_large),
         cmocka_unit_test(test_strmap_binary),
+        cmocka_unit_test(test_strmap_key_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,215 @@
+/*
+ * yaml_doc.c - libyaml's event stream turned into struct byaml_node trees, one
+ * per document, with an explicit stack instead of recursion so hostile depth
+ * costs nothing but an error.
+ */
+#include "common/common.h"
+
+#include <yaml.h>
+
+#include "bucket/yaml_doc.h"
+
+#define BYAML_ARENA_CHUNK 16384
+
+static int
+push_item(struct byaml_tree *t, struct byaml_node *parent, struct byaml_node *child)
+{
+    if (parent->n == parent->cap) {
+        size_t ncap = parent->cap ? parent->cap * 2 : 8;
+        struct byaml_node **items = arena_realloc(&t->arena, parent->items, parent->cap * sizeof(*items),
+                                             ncap * sizeof(*items));
+        if (items == NULL)
+            return -ENOMEM;
+        parent->items = items;
+        parent->cap = ncap;
+    }
+    parent->items[parent->n++] = child;
+    return 0;
+}
+
+static int
+push_doc(struct byaml_tree *t, struct byaml_node *doc)
+{
+    if (t->ndocs == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 4;
+        struct byaml_node **docs =
+            arena_realloc(&t->arena, t->docs, t->cap * sizeof(*docs), ncap * sizeof(*docs));
+        if (docs == NULL)
+            return -ENOMEM;
+        t->docs = docs;
+        t->cap = ncap;
+    }
+    t->docs[t->ndocs++] = doc;
+    return 0;
+}
+
+static struct byaml_node *
+new_node(struct byaml_tree *t, int type, const yaml_event_t *ev)
+{
+    struct byaml_node *n = arena_zalloc(&t->arena, sizeof(*n));
+
+    if (n == NULL)
+        return NULL;
+    n->type = type;
+    n->line = (int)ev->start_mark.line + 1;
+    return n;
+}
+
+void
+byaml_free(struct byaml_tree *t)
+{
+    if (t == NULL)
+        return;
+    arena_free(&t->arena);
+    free(t);
+}
+
+/*
+ * Reads events until the end of the stream. stack[depth-1] is the open
+ * collection; a finished node goes into it, or becomes the document root.
+ */
+int
+byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, size_t errlen,
+            int *ret_line)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    struct byaml_tree *t = calloc(1, sizeof(*t));
+    struct byaml_node *stack[BYAML_MAX_DEPTH];
+    struct byaml_node *root = NULL;
+    size_t depth = 0, count = 0;
+    bool done = false;
+    int rc = -1;
+
+    *ret_line = 0;
+    if (t == NULL)
+        return -ENOMEM;
+    arena_init(&t->arena, BYAML_ARENA_CHUNK);
+    if (!yaml_parser_initialize(&parser)) {
+        free(t);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    while (!done) {
+        struct byaml_node *n = NULL;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            snprintf(err, errlen, "yaml: %s%s%s", parser.problem ? parser.problem : "syntax error",
+                     parser.context ? " " : "", parser.context ? parser.context : "");
+            *ret_line = (int)parser.problem_mark.line + 1;
+            goto out;
+        }
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT: done = true; break;
+        case YAML_DOCUMENT_START_EVENT: root = NULL; break;
+        case YAML_DOCUMENT_END_EVENT:
+            if (push_doc(t, root) < 0) {
+                rc = -ENOMEM;
+                goto out_event;
+            }
+            break;
+        case YAML_ALIAS_EVENT:
+            snprintf(err, errlen, "yaml: aliases are not supported");
+            *ret_line = (int)ev.start_mark.line + 1;
+            goto out_event;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if ((ev.type == YAML_SCALAR_EVENT && ev.data.scalar.anchor != NULL) ||
+                (ev.type == YAML_SEQUENCE_START_EVENT && ev.data.sequence_start.anchor != NULL) ||
+                (ev.type == YAML_MAPPING_START_EVENT && ev.data.mapping_start.anchor != NULL)) {
+                snprintf(err, errlen, "yaml: anchors are not supported");
+                *ret_line = (int)ev.start_mark.line + 1;
+                goto out_event;
+            }
+            if (++count > BYAML_MAX_NODES) {
+                snprintf(err, errlen, "yaml: more than %u nodes", BYAML_MAX_NODES);
+                *ret_line = (int)ev.start_mark.line + 1;
+                goto out_event;
+            }
+            n = new_node(t,
+                         ev.type == YAML_SCALAR_EVENT           ? BYAML_SCALAR
+                         : ev.type == YAML_SEQUENCE_START_EVENT ? BYAML_SEQ
+                                                                : BYAML_MAP,
+                         &ev);
+            if (n == NULL) {
+                rc = -ENOMEM;
+                goto out_event;
+            }
+            if (ev.type == YAML_SCALAR_EVENT) {
+                n->str = arena_strndup(&t->arena, (const char *)ev.data.scalar.value,
+                                       ev.data.scalar.length);
+                if (n->str == NULL) {
+                    rc = -ENOMEM;
+                    goto out_event;
+                }
+                n->len = ev.data.scalar.length;
+                n->plain = ev.data.scalar.plain_implicit && ev.data.scalar.tag == NULL;
+            }
+            if (depth > 0) {
+                if (push_item(t, stack[depth - 1], n) < 0) {
+                    rc = -ENOMEM;
+                    goto out_event;
+                }
+            } else {
+                root = n;
+            }
+            if (n->type != BYAML_SCALAR) {
+                if (depth == BYAML_MAX_DEPTH) {
+                    snprintf(err, errlen, "yaml: nesting deeper than %d", BYAML_MAX_DEPTH);
+                    *ret_line = n->line;
+                    goto out_event;
+                }
+                stack[depth++] = n;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth > 0)
+                depth--;
+            if (ev.type == YAML_MAPPING_END_EVENT && depth < BYAML_MAX_DEPTH &&
+                stack[depth]->n % 2 != 0) {
+                snprintf(err, errlen, "yaml: mapping without a value");
+                *ret_line = stack[depth]->line;
+                goto out_event;
+            }
+            if (ev.type == YAML_MAPPING_END_EVENT)
+                stack[depth]->n /= 2;
+            break;
+        default: break;
+        }
+        yaml_event_delete(&ev);
+    }
+    *ret = t;
+    t = NULL;
+    rc = 0;
+    goto out;
+out_event:
+    yaml_event_delete(&ev);
+out:
+    yaml_parser_delete(&parser);
+    byaml_free(t);
+    return rc;
+}
+
+bool
+byaml_is_null(const struct byaml_node *n)
+{
+    if (n == NULL)
+        return true;
+    if (n->type != BYAML_SCALAR || !n->plain)
+        return false;
+    return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
+           strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
+}
+
+const char *
+byaml_kind(const struct byaml_node *n)
+{
+    if (n == NULL)
+        return "!!null";
+    switch (n->type) {
+    case BYAML_MAP: return "!!map";
+    case BYAML_SEQ: return "!!seq";
+    default: return "!!str";
+    }
+}
