@@ -111,18 +111,29 @@ model_format_float32(float f, char *buf, size_t len)
         }
         goto done;
     }
-    /* 'f' format: the digits around a decimal point at dp = exp + 1 */
+    /*
+     * 'f' format: the digits around a decimal point at dp = exp + 1, which
+     * lies within [-45, 21] here (float32 range, 'e' above 1e21).
+     */
     int dp = exp + 1;
+    if (dp < -46 || dp > 22 || nd > 10)
+        return -EINVAL;
     if (dp > 0) {
-        for (int i = 0; i < dp; i++)
-            out[n++] = (size_t)i < nd ? digits[i] : '0';
+        size_t whole = (size_t)dp;
+        memcpy(out + n, digits, MIN(nd, whole));
+        if (whole > nd)
+            memset(out + n + nd, '0', whole - nd);
+        n += whole;
     } else {
         out[n++] = '0';
     }
     if ((int)nd > dp) {
+        size_t zeros = dp < 0 ? (size_t)-dp : 0, from = dp > 0 ? (size_t)dp : 0;
         out[n++] = '.';
-        for (int i = dp; i < (int)nd; i++)
-            out[n++] = i < 0 ? '0' : digits[i];
+        memset(out + n, '0', zeros);
+        n += zeros;
+        memcpy(out + n, digits + from, nd - from);
+        n += nd - from;
     }
 done:
     out[n] = '\0';
@@ -568,6 +579,9 @@ struct jdec {
     size_t errlen;
     const char *strct; /* innermost Go struct being filled, NULL at top level */
     char path[96];     /* JSON names of the fields entered, joined by '.' */
+    /* The struct being filled when it is an Alert or a Decision, else NULL. */
+    struct alert *alert;
+    struct decision *decision;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -904,6 +918,12 @@ decode_field(struct jdec *d, const struct jfield *f, const json_t *v, void *base
 {
     void *p = (char *)base + f->off;
 
+    /* The tables only give these kinds to Alert and Decision fields. */
+    if ((f->type == JF_PINT32 || f->type == JF_PBOOL || f->type >= JF_SOURCE) && d->alert == NULL)
+        return -EINVAL;
+    if (f->type == JF_DEC_SIM && d->decision == NULL)
+        return -EINVAL;
+
     switch (f->type) {
     case JF_STR: return json_is_null(v) ? 0 : decode_string(d, v, p);
     case JF_PSTR: return json_is_null(v) ? model_strset(p, NULL) : decode_string(d, v, p);
@@ -916,24 +936,24 @@ decode_field(struct jdec *d, const struct jfield *f, const json_t *v, void *base
         return 0;
     case JF_PINT32:
         if (json_is_null(v)) {
-            ((struct alert *)base)->absent |= f->bit;
+            d->alert->absent |= f->bit;
             return 0;
         }
         if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
             json_integer_value(v) > INT32_MAX)
             return type_error(d, v, "int32", true);
         *(int32_t *)p = (int32_t)json_integer_value(v);
-        ((struct alert *)base)->absent &= ~f->bit;
+        d->alert->absent &= ~f->bit;
         return 0;
     case JF_BOOL:
     case JF_PBOOL:
     case JF_DEC_SIM:
         if (json_is_null(v)) {
             if (f->type == JF_PBOOL)
-                ((struct alert *)base)->absent |= f->bit;
+                d->alert->absent |= f->bit;
             if (f->type == JF_DEC_SIM) {
-                ((struct decision *)base)->simulated = false;
-                ((struct decision *)base)->simulated_set = false;
+                d->decision->simulated = false;
+                d->decision->simulated_set = false;
             }
             return 0;
         }
@@ -941,9 +961,9 @@ decode_field(struct jdec *d, const struct jfield *f, const json_t *v, void *base
             return type_error(d, v, "bool", false);
         *(bool *)p = json_is_true(v);
         if (f->type == JF_PBOOL)
-            ((struct alert *)base)->absent &= ~f->bit;
+            d->alert->absent &= ~f->bit;
         if (f->type == JF_DEC_SIM)
-            ((struct decision *)base)->simulated_set = true;
+            d->decision->simulated_set = true;
         return 0;
     case JF_FLOAT32: {
         if (json_is_null(v))
@@ -957,10 +977,10 @@ decode_field(struct jdec *d, const struct jfield *f, const json_t *v, void *base
         return 0;
     }
     case JF_META: return decode_meta(d, v, p);
-    case JF_SOURCE: return decode_source(d, v, base);
-    case JF_EVENTS: return decode_events(d, v, base);
-    case JF_DECISIONS: return decode_decisions(d, v, base);
-    case JF_LABELS: return decode_labels(d, v, base);
+    case JF_SOURCE: return decode_source(d, v, d->alert);
+    case JF_EVENTS: return decode_events(d, v, d->alert);
+    case JF_DECISIONS: return decode_decisions(d, v, d->alert);
+    case JF_LABELS: return decode_labels(d, v, d->alert);
     }
     return -EINVAL;
 }
@@ -973,12 +993,16 @@ static int
 decode_struct(struct jdec *d, const struct jstruct *st, const json_t *obj, void *base)
 {
     const char *saved_strct = d->strct;
+    struct alert *saved_alert = d->alert;
+    struct decision *saved_decision = d->decision;
     size_t saved_len = strlen(d->path);
     const char *key;
     json_t *v;
     int rc = 0;
 
     d->strct = st->name;
+    d->alert = st == &alert_struct ? base : NULL;
+    d->decision = st == &decision_struct ? base : NULL;
     json_object_foreach((json_t *)obj, key, v)
     {
         const struct jfield *f = NULL;
@@ -1000,6 +1024,8 @@ decode_struct(struct jdec *d, const struct jstruct *st, const json_t *obj, void 
             break;
     }
     d->strct = saved_strct;
+    d->alert = saved_alert;
+    d->decision = saved_decision;
     return rc;
 }
 
@@ -1007,10 +1033,11 @@ int
 alert_from_json(const json_t *j, struct alert *ret, char *err, size_t errlen)
 {
     struct jdec d = { .err = err, .errlen = errlen };
-    struct alert a = { .absent = ALERT_ABSENT_CAPACITY | ALERT_ABSENT_EVENTS_COUNT |
-                                 ALERT_ABSENT_SIMULATED };
+    struct alert a;
     int rc;
 
+    memset(&a, 0, sizeof(a));
+    a.absent = ALERT_ABSENT_CAPACITY | ALERT_ABSENT_EVENTS_COUNT | ALERT_ABSENT_SIMULATED;
     if (!json_is_object(j)) {
         if (json_is_null(j)) {
             *ret = a;
@@ -1163,7 +1190,7 @@ alert_check(struct vlist *l, const char *pfx, const struct alert *a)
     if (a->absent & ALERT_ABSENT_CAPACITY)
         v_required(l, pfx, "capacity");
     /* Decisions and events: the first invalid element only, as the generated code returns. */
-    for (size_t i = 0; i < a->ndecisions; i++) {
+    for (size_t i = 0; a->decisions != NULL && i < a->ndecisions; i++) {
         struct vlist c = { 0 };
         snprintf(sub, sizeof(sub), "%sdecisions.%zu.", pfx, i);
         decision_check(&c, sub, &a->decisions[i]);
@@ -1175,7 +1202,7 @@ alert_check(struct vlist *l, const char *pfx, const struct alert *a)
     }
     if (a->events == NULL)
         v_required(l, pfx, "events");
-    for (size_t i = 0; i < a->nevents; i++) {
+    for (size_t i = 0; a->events != NULL && i < a->nevents; i++) {
         struct vlist c = { 0 };
         snprintf(sub, sizeof(sub), "%sevents.%zu.", pfx, i);
         if (a->events[i].meta.items == NULL)
