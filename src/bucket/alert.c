@@ -21,8 +21,7 @@ meta_of(const struct strmap *m, const char *key)
 
 /* Runs the scope expression on evt: its string, or "" for another type; -1 on a run-time error. */
 static int
-scope_value(struct bucket_shard *sh, const struct scenario *sc, const struct event *evt,
-            char **ret)
+scope_value(struct bucket_shard *sh, const struct scenario *sc, const struct event *evt, char **ret)
 {
     struct expr_value vars[1] = { exprenv_event_value(evt) };
     struct expr_value v;
@@ -55,10 +54,9 @@ copy_source(struct source *dst, const struct source *src)
     dst->latitude = src->latitude;
     dst->longitude = src->longitude;
     if (model_strset(&dst->as_name, src->as_name) < 0 ||
-        model_strset(&dst->as_number, src->as_number) < 0 ||
-        model_strset(&dst->cn, src->cn) < 0 || model_strset(&dst->ip, src->ip) < 0 ||
-        model_strset(&dst->range, src->range) < 0 || model_strset(&dst->scope, src->scope) < 0 ||
-        model_strset(&dst->value, src->value) < 0)
+        model_strset(&dst->as_number, src->as_number) < 0 || model_strset(&dst->cn, src->cn) < 0 ||
+        model_strset(&dst->ip, src->ip) < 0 || model_strset(&dst->range, src->range) < 0 ||
+        model_strset(&dst->scope, src->scope) < 0 || model_strset(&dst->value, src->value) < 0)
         return -ENOMEM;
     return 0;
 }
@@ -260,8 +258,7 @@ bucket_alert_message(const char *scope, const char *source, const char *name, in
 
 /* One API alert for a source (each source gets its own copy of everything). */
 static int
-api_alert(const struct bucket *b, const char *message, const struct source *src,
-          struct alert **ret)
+api_alert(const struct bucket *b, const char *message, const struct source *src, struct alert **ret)
 {
     const struct scenario *sc = b->sc;
     const struct leaky *l = &b->leaky;
@@ -283,8 +280,7 @@ api_alert(const struct bucket *b, const char *message, const struct source *src,
         model_strset(&a->leakspeed, ls) < 0 || model_strset(&a->message, message) < 0 ||
         model_strset(&a->start_at, start) < 0 || model_strset(&a->stop_at, stop) < 0 ||
         model_strset(&a->kind, "crowdsec") < 0 || add_events(a, &b->queue) < 0 ||
-        (a->source = calloc(1, sizeof(*a->source))) == NULL ||
-        copy_source(a->source, src) < 0) {
+        (a->source = calloc(1, sizeof(*a->source))) == NULL || copy_source(a->source, src) < 0) {
         alert_free(a);
         return -ENOMEM;
     }
@@ -305,8 +301,8 @@ bucket_build_alert(struct bucket_shard *sh, struct bucket *b, struct runtime_ale
     for (size_t i = 0; i < b->queue.queue.len; i++) {
         const struct event *e = b->queue.queue.items[i];
         size_t before = ra->nsources;
-        rc = e->type == EVENT_OVFLW ? overflow_sources(sh, sc, e, ra)
-                                    : event_sources(sh, sc, e, ra);
+        rc =
+            e->type == EVENT_OVFLW ? overflow_sources(sh, sc, e, ra) : event_sources(sh, sc, e, ra);
         if (rc < 0)
             goto fail;
         /* Every source of an alert must have the scope of the first one. */
@@ -322,12 +318,12 @@ bucket_build_alert(struct bucket_shard *sh, struct bucket *b, struct runtime_ale
         scope = ra->sources[0].source.scope;
     if (ra->nsources > 1)
         snprintf(nsrc, sizeof(nsrc), "%zu sources", ra->nsources);
-    if ((rc = bucket_alert_message(scope, ra->nsources > 1    ? nsrc
-                                          : ra->nsources == 1 ? ra->sources[0].key
-                                                              : "UNKNOWN",
-                                   sc->factory.spec.name, b->leaky.total_count,
-                                   b->leaky.first_ts, b->leaky.ovflw_ts, b->leaky.last_ts,
-                                   &msg)) < 0)
+    if ((rc = bucket_alert_message(scope,
+                                   ra->nsources > 1    ? nsrc
+                                   : ra->nsources == 1 ? ra->sources[0].key
+                                                       : "UNKNOWN",
+                                   sc->factory.spec.name, b->leaky.total_count, b->leaky.first_ts,
+                                   b->leaky.ovflw_ts, b->leaky.last_ts, &msg)) < 0)
         goto fail;
     for (size_t i = 0; i < ra->nsources; i++) {
         struct alert *a;

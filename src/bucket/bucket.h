@@ -55,9 +55,10 @@ struct bucket_file {
 };
 
 struct bucket_options {
-    const char *data_dir;          /* where `data:` files are; NULL = they are not loaded */
-    bool simulation;               /* simulation.yaml `simulation` */
-    const char *const *exclusions; /* simulation.yaml `exclusions` (simulated = simulation XOR listed) */
+    const char *data_dir; /* where `data:` files are; NULL = they are not loaded */
+    bool simulation;      /* simulation.yaml `simulation` */
+    const char *const
+        *exclusions; /* simulation.yaml `exclusions` (simulated = simulation XOR listed) */
     size_t nexclusions;
 };
 

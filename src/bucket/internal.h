@@ -74,8 +74,8 @@ struct bucket {
     struct hashmap *seen; /* distinct values already poured; NULL without distinct */
     bool *guillotine;     /* per bayesian condition */
     bool timer_started;
-    int64_t due_ns;  /* timer deadline (fires when due_ns <= now) */
-    size_t heap_idx; /* position in the shard's timer heap */
+    int64_t due_ns;                     /* timer deadline (fires when due_ns <= now) */
+    size_t heap_idx;                    /* position in the shard's timer heap */
     struct bucket *lru_prev, *lru_next; /* per-scenario list, least recently poured first */
     uint64_t touched;                   /* shard's pour sequence number at the last pour */
     bool has_first;                     /* First_ts set */
@@ -90,8 +90,8 @@ struct bucket_shard {
     const struct bucket_set *set;
     struct bucket_shard_options opts;
     struct expr_vm *vm;
-    struct hashmap *buckets;     /* key -> struct bucket */
-    struct bucket **heap;        /* min-heap on due_ns */
+    struct hashmap *buckets; /* key -> struct bucket */
+    struct bucket **heap;    /* min-heap on due_ns */
     size_t nheap, heapcap;
     struct lru_list *lru;        /* one per scenario */
     struct hashmap **blackholes; /* one per scenario: key -> expiry (int64_t *), NULL = none yet */
@@ -128,8 +128,7 @@ void bucket_end(struct bucket_shard *sh, struct bucket *b, int end);
 int bucket_build_alert(struct bucket_shard *sh, struct bucket *b, struct runtime_alert *ret);
 /* The alert message ("Ip 1.2.3.4 performed 'x' (2 events over 5s) at 2020-01-01 ...") */
 int bucket_alert_message(const char *scope, const char *source, const char *name, int64_t count,
-                         struct gotime first, struct gotime ovflw, struct gotime last,
-                         char **ret);
+                         struct gotime first, struct gotime ovflw, struct gotime last, char **ret);
 
 /* load.c helpers */
 void scenario_clear(struct scenario *sc);

@@ -14,12 +14,30 @@
 #include "bucket/internal.h"
 
 static const char *const spec_keys[] = {
-    "format",          "description", "references",          "type",
-    "name",            "capacity",    "leakspeed",           "filter",
-    "groupby",         "distinct",    "debug",               "labels",
-    "blackhole",       "scope",       "reprocess",           "data",
-    "condition",       "cache_size",  "cancel_on",           "bayesian_prior",
-    "bayesian_threshold", "bayesian_conditions", "overflow_filter", "duration",
+    "format",
+    "description",
+    "references",
+    "type",
+    "name",
+    "capacity",
+    "leakspeed",
+    "filter",
+    "groupby",
+    "distinct",
+    "debug",
+    "labels",
+    "blackhole",
+    "scope",
+    "reprocess",
+    "data",
+    "condition",
+    "cache_size",
+    "cancel_on",
+    "bayesian_prior",
+    "bayesian_threshold",
+    "bayesian_conditions",
+    "overflow_filter",
+    "duration",
     "version",
 };
 static const char *const scope_keys[] = { "type", "expression" };
@@ -102,14 +120,15 @@ parse_dur(struct loader *ld, const struct byaml_node *v, const char *what, const
     if (s == NULL || s[0] == '\0')
         return 0;
     if (gotime_parse_duration(s, strlen(s), ret) < 0)
-        return load_fail(ld, v ? v->line : 0, "invalid %s '%.60s' in %s: time: invalid duration \"%.60s\"",
-                         what, s, ld->file, s);
+        return load_fail(ld, v ? v->line : 0,
+                         "invalid %s '%.60s' in %s: time: invalid duration \"%.60s\"", what, s,
+                         ld->file, s);
     return 0;
 }
 
 static int
-compile(struct loader *ld, const struct expr_env *env, const struct byaml_node *v,
-        const char *what, const char *src, struct expr_type expect, struct expr_program **ret)
+compile(struct loader *ld, const struct expr_env *env, const struct byaml_node *v, const char *what,
+        const char *src, struct expr_type expect, struct expr_program **ret)
 {
     struct expr_error e;
 
@@ -151,8 +170,8 @@ decode_data(struct loader *ld, const struct byaml_node *v, bool load)
         int64_t x;
         enum expr_data_type t;
 
-        if ((rc = ycheck_keys(ld, d, "enrichment.DataProvider", data_keys,
-                              ARRAY_SIZE(data_keys))) < 0)
+        if ((rc = ycheck_keys(ld, d, "enrichment.DataProvider", data_keys, ARRAY_SIZE(data_keys))) <
+            0)
             return rc;
         if ((rc = ystring(ld, yget(d, "source_url"), "source_url", &s)) < 0)
             goto next;
@@ -169,8 +188,8 @@ decode_data(struct loader *ld, const struct byaml_node *v, bool load)
             (rc = ystring(ld, yget(d, "dest_file"), "dest_file", &dest)) < 0 ||
             (rc = ystring(ld, yget(d, "type"), "type", &type)) < 0)
             goto next;
-        if (load && ld->opts->data_dir != NULL && dest != NULL && dest[0] != '\0' &&
-            type != NULL && data_type(type, &t) == 0) {
+        if (load && ld->opts->data_dir != NULL && dest != NULL && dest[0] != '\0' && type != NULL &&
+            data_type(type, &t) == 0) {
             struct expr_error e;
             (void)expr_data_load(ld->opts->data_dir, dest, t, &e);
         }
@@ -230,7 +249,8 @@ decode_labels(struct loader *ld, const struct byaml_node *v, struct scenario *sc
     if (byaml_is_null(v))
         return 0;
     if (v->type != BYAML_MAP)
-        return load_fail(ld, v->line, "key \"labels\": cannot unmarshal %s into map[string]interface {}",
+        return load_fail(ld, v->line,
+                         "key \"labels\": cannot unmarshal %s into map[string]interface {}",
                          byaml_kind(v));
     r = yget(v, "remediation");
     sc->remediation = r != NULL && yaml_bool_value(r) == 1;
@@ -267,50 +287,80 @@ validate(struct loader *ld, const struct byaml_node *doc, struct scenario *sc)
     switch (sc->type) {
     case BTYPE_LEAKY:
         if (s->capacity <= 0)
-            return load_fail(ld, line, "invalid bucket from %s: leaky bucket: invalid capacity '%" PRId64 "': must be > 0",
+            return load_fail(ld, line,
+                             "invalid bucket from %s: leaky bucket: invalid capacity '%" PRId64
+                             "': must be > 0",
                              ld->file, s->capacity);
         if (s->leakspeed == NULL || s->leakspeed[0] == '\0')
-            return load_fail(ld, line, "invalid bucket from %s: leaky bucket: leakspeed is required", ld->file);
+            return load_fail(
+                ld, line, "invalid bucket from %s: leaky bucket: leakspeed is required", ld->file);
         if (sc->leakspeed_ns <= 0)
-            return load_fail(ld, line, "invalid bucket from %s: leaky bucket: invalid leakspeed '%s': must be > 0",
-                             ld->file, s->leakspeed);
+            return load_fail(
+                ld, line,
+                "invalid bucket from %s: leaky bucket: invalid leakspeed '%s': must be > 0",
+                ld->file, s->leakspeed);
         break;
     case BTYPE_TRIGGER:
         if (s->capacity != 0)
-            return load_fail(ld, line, "invalid bucket from %s: trigger bucket: invalid capacity '%" PRId64 "': must be 0",
+            return load_fail(ld, line,
+                             "invalid bucket from %s: trigger bucket: invalid capacity '%" PRId64
+                             "': must be 0",
                              ld->file, s->capacity);
         break;
     case BTYPE_COUNTER:
         if (s->capacity != -1)
-            return load_fail(ld, line, "invalid bucket from %s: counter bucket: invalid capacity '%" PRId64 "': must be -1",
+            return load_fail(ld, line,
+                             "invalid bucket from %s: counter bucket: invalid capacity '%" PRId64
+                             "': must be -1",
                              ld->file, s->capacity);
         if (s->duration == NULL || s->duration[0] == '\0')
-            return load_fail(ld, line, "invalid bucket from %s: counter bucket: duration is required", ld->file);
+            return load_fail(
+                ld, line, "invalid bucket from %s: counter bucket: duration is required", ld->file);
         if (sc->duration_ns <= 0)
-            return load_fail(ld, line, "invalid bucket from %s: counter bucket: invalid duration '%" PRId64 "': must be > 0",
+            return load_fail(ld, line,
+                             "invalid bucket from %s: counter bucket: invalid duration '%" PRId64
+                             "': must be > 0",
                              ld->file, sc->duration_ns);
         break;
     case BTYPE_CONDITIONAL:
         if (sc->condition == NULL)
-            return load_fail(ld, line, "invalid bucket from %s: conditional bucket: a condition is required", ld->file);
+            return load_fail(ld, line,
+                             "invalid bucket from %s: conditional bucket: a condition is required",
+                             ld->file);
         if (s->leakspeed == NULL || s->leakspeed[0] == '\0')
-            return load_fail(ld, line, "invalid bucket from %s: conditional bucket: leakspeed is required", ld->file);
+            return load_fail(ld, line,
+                             "invalid bucket from %s: conditional bucket: leakspeed is required",
+                             ld->file);
         if (sc->leakspeed_ns <= 0)
-            return load_fail(ld, line, "invalid bucket from %s: conditional bucket: invalid leakspeed '%s': must be > 0",
-                             ld->file, s->leakspeed);
+            return load_fail(
+                ld, line,
+                "invalid bucket from %s: conditional bucket: invalid leakspeed '%s': must be > 0",
+                ld->file, s->leakspeed);
         break;
     case BTYPE_BAYESIAN:
         if (sc->nbayes == 0)
-            return load_fail(ld, line, "invalid bucket from %s: bayesian bucket: bayesian conditions are required", ld->file);
+            return load_fail(
+                ld, line,
+                "invalid bucket from %s: bayesian bucket: bayesian conditions are required",
+                ld->file);
         if (sc->prior <= 0 || sc->prior > 1)
-            return load_fail(ld, line, "invalid bucket from %s: bayesian bucket: invalid prior: must be > 0 and <= 1", ld->file);
+            return load_fail(
+                ld, line,
+                "invalid bucket from %s: bayesian bucket: invalid prior: must be > 0 and <= 1",
+                ld->file);
         if (sc->threshold == 0 || sc->threshold > 1)
-            return load_fail(ld, line, "invalid bucket from %s: bayesian bucket: invalid threshold: must be > 0 and <= 1", ld->file);
+            return load_fail(
+                ld, line,
+                "invalid bucket from %s: bayesian bucket: invalid threshold: must be > 0 and <= 1",
+                ld->file);
         if (s->capacity != -1)
-            return load_fail(ld, line, "invalid bucket from %s: bayesian bucket: capacity must be -1", ld->file);
+            return load_fail(
+                ld, line, "invalid bucket from %s: bayesian bucket: capacity must be -1", ld->file);
         /* CrowdSec accepts it, then panics on a zero ticker at the first pour. */
         if (sc->leakspeed_ns <= 0)
-            return load_fail(ld, line, "invalid bucket from %s: bayesian bucket: leakspeed is required", ld->file);
+            return load_fail(ld, line,
+                             "invalid bucket from %s: bayesian bucket: leakspeed is required",
+                             ld->file);
         break;
     }
     return 0;
@@ -332,7 +382,8 @@ compile_scope(struct loader *ld, const struct bucket_set *set, const struct byam
     if (strcmp(sc->scope_type, "Ip") == 0) {
         if (has_expr)
             return load_fail(ld, v ? v->line : doc->line,
-                             "invalid bucket from %s: filter is not allowed for IP scope", ld->file);
+                             "invalid bucket from %s: filter is not allowed for IP scope",
+                             ld->file);
         return 0;
     }
     if (strcmp(sc->scope_type, "Range") == 0 && !has_expr)
@@ -348,8 +399,7 @@ compile_scope(struct loader *ld, const struct bucket_set *set, const struct byam
 static int
 type_of(const char *s)
 {
-    static const char *const names[] = { "leaky", "trigger", "counter", "conditional",
-                                         "bayesian" };
+    static const char *const names[] = { "leaky", "trigger", "counter", "conditional", "bayesian" };
 
     for (size_t i = 0; s != NULL && i < ARRAY_SIZE(names); i++)
         if (strcmp(s, names[i]) == 0)
@@ -401,8 +451,8 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct byaml_nod
         (rc = yint(ld, yget(doc, "cache_size"), "cache_size", &s->cache_size)) < 0 ||
         (rc = ystring(ld, yget(doc, "cancel_on"), "cancel_on", &cancel)) < 0 ||
         (rc = yfloat32(ld, yget(doc, "bayesian_prior"), "bayesian_prior", &sc->prior)) < 0 ||
-        (rc = yfloat32(ld, yget(doc, "bayesian_threshold"), "bayesian_threshold",
-                       &sc->threshold)) < 0 ||
+        (rc = yfloat32(ld, yget(doc, "bayesian_threshold"), "bayesian_threshold", &sc->threshold)) <
+            0 ||
         (rc = yseq(ld, yget(doc, "bayesian_conditions"), "bayesian_conditions")) < 0 ||
         (rc = ystring(ld, yget(doc, "overflow_filter"), "overflow_filter", &ovfl)) < 0 ||
         (rc = ystring(ld, yget(doc, "duration"), "duration", &s->duration)) < 0 ||
@@ -433,7 +483,8 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct byaml_nod
     memcpy(sc->hash, hash, sizeof(sc->hash));
     sc->factory.simulated = ld->opts->simulation != excluded(ld->opts, s->name);
     if ((ld->file != NULL && (sc->factory.filename = strdup(ld->file)) == NULL) ||
-        (ld->opts->data_dir != NULL && (sc->factory.data_dir = strdup(ld->opts->data_dir)) == NULL)) {
+        (ld->opts->data_dir != NULL &&
+         (sc->factory.data_dir = strdup(ld->opts->data_dir)) == NULL)) {
         load_fail(ld, doc->line, "out of memory");
         goto out;
     }
@@ -447,8 +498,8 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct byaml_nod
         load_fail(ld, doc->line, "bucket %s: missing filter directive", s->name);
         goto out;
     }
-    if (compile(ld, set->env_scenario, yget(doc, "filter"), "filter", s->filter,
-                EXPR_T(EXPR_BOOL), &sc->filter) < 0)
+    if (compile(ld, set->env_scenario, yget(doc, "filter"), "filter", s->filter, EXPR_T(EXPR_BOOL),
+                &sc->filter) < 0)
         goto out;
     if (s->groupby != NULL && s->groupby[0] != '\0' &&
         compile(ld, set->env_scenario, yget(doc, "groupby"), "groupby", s->groupby, EXPR_T_ANY,
@@ -461,8 +512,8 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct byaml_nod
     }
     /* buildOptionalProcessors */
     if (s->distinct != NULL && s->distinct[0] != '\0' &&
-        compile(ld, set->env_scenario, yget(doc, "distinct"), "distinct", s->distinct,
-                EXPR_T_ANY, &sc->distinct) < 0)
+        compile(ld, set->env_scenario, yget(doc, "distinct"), "distinct", s->distinct, EXPR_T_ANY,
+                &sc->distinct) < 0)
         goto out;
     if (cancel != NULL && cancel[0] != '\0' &&
         compile(ld, set->env_scenario, yget(doc, "cancel_on"), "cancel_on", cancel, EXPR_T_ANY,

@@ -10,8 +10,7 @@
 
 #include "bucket/internal.h"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -50,8 +49,8 @@ bucket_match(const struct bucket_set *s, struct expr_vm *vm, const struct event 
             continue;
         if (sc->groupby != NULL) {
             if (expr_eval(vm, sc->groupby, vars, &v, &e) < 0)
-                return fail(err, errlen, "scenario %s: failed groupby : %s",
-                            sc->factory.spec.name, e.message);
+                return fail(err, errlen, "scenario %s: failed groupby : %s", sc->factory.spec.name,
+                            e.message);
             if (v.kind != EXPR_STRING)
                 return fail(err, errlen, "scenario %s: groupby wrong type (%s)",
                             sc->factory.spec.name, expr_kind_name(v.kind));
@@ -299,8 +298,7 @@ pour_time(struct bucket_shard *sh, const struct event *evt, struct gotime *ret)
 }
 
 int
-bucket_pour_target(struct bucket_shard *sh, const struct bucket_target *t,
-                   const struct event *evt)
+bucket_pour_target(struct bucket_shard *sh, const struct bucket_target *t, const struct event *evt)
 {
     struct gotime now;
     struct bucket *b;
@@ -336,8 +334,7 @@ bucket_pour(struct bucket_shard *sh, const struct event *evt, char *err, size_t 
     size_t n = 0;
     int rc, poured = 0;
 
-    if (sh->set->n > ARRAY_SIZE(stack) &&
-        (targets = calloc(sh->set->n, sizeof(*targets))) == NULL)
+    if (sh->set->n > ARRAY_SIZE(stack) && (targets = calloc(sh->set->n, sizeof(*targets))) == NULL)
         return -ENOMEM;
     int mrc = bucket_match(sh->set, sh->vm, evt, targets, &n, err, errlen);
     for (size_t i = 0; i < n; i++) {
@@ -398,9 +395,9 @@ discarded(struct bucket_shard *sh, struct bucket *b, struct runtime_alert *ra)
             return true;
     }
     /* On out of memory the overflow goes through rather than being lost. */
-    return sc->blackhole_ns != 0 && shard_blackholed(sh, b->scenario_idx, b->key,
-                                                     b->leaky.ovflw_ts.unix_ns,
-                                                     sc->blackhole_ns) == 1;
+    return sc->blackhole_ns != 0 &&
+           shard_blackholed(sh, b->scenario_idx, b->key, b->leaky.ovflw_ts.unix_ns,
+                            sc->blackhole_ns) == 1;
 }
 
 void

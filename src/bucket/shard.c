@@ -275,7 +275,7 @@ shard_blackholed(struct bucket_shard *sh, uint32_t idx, const char *key, int64_t
         size_t iter = 0, keylen, n = 0;
         const void *k;
         void *v;
-        char (*dead)[40] = calloc(hashmap_len(m), 40);
+        char(*dead)[40] = calloc(hashmap_len(m), 40);
         if (dead != NULL) {
             while (hashmap_next(m, &iter, &k, &keylen, &v))
                 if (*(int64_t *)v <= ovflw_ns && keylen == 40)

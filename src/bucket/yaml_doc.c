@@ -16,8 +16,8 @@ push_item(struct byaml_tree *t, struct byaml_node *parent, struct byaml_node *ch
 {
     if (parent->n == parent->cap) {
         size_t ncap = parent->cap ? parent->cap * 2 : 8;
-        struct byaml_node **items = arena_realloc(&t->arena, parent->items, parent->cap * sizeof(*items),
-                                             ncap * sizeof(*items));
+        struct byaml_node **items = arena_realloc(
+            &t->arena, parent->items, parent->cap * sizeof(*items), ncap * sizeof(*items));
         if (items == NULL)
             return -ENOMEM;
         parent->items = items;

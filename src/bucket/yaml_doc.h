@@ -1,8 +1,9 @@
 /*
  * yaml_doc.h - a YAML stream read with libyaml into a small tree that keeps
  * the line of every node, so the scenario loader can decode it strictly (unknown
- * key, wrong type) and name the line in its errors. Private to src/bucket (a copy of src/parser/yaml_tree.h: a module may not include
- * another module's private header; both could move to common later).
+ * key, wrong type) and name the line in its errors. Private to src/bucket (a copy of
+ * src/parser/yaml_tree.h: a module may not include another module's private header; both could move
+ * to common later).
  *
  * Every node and string lives in the tree's arena. Anchors and aliases are
  * refused (no hub file uses them, and refusing them rules out alias bombs);

@@ -3,10 +3,11 @@
  * see the README there) replayed in event time, results matched as a
  * multiset on scenario, events_count and sources, like bucketstore_test.go.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include <dirent.h>
@@ -132,9 +133,9 @@ read_all(const char *path)
 
 /* scenarios.yaml: "- filename: {{.TestDirectory}}/x.yaml" lines. */
 static size_t
-scenario_files(const char *dir, char paths[][1024], size_t max)
+scenario_files(const char *dir, char paths[][1200], size_t max)
 {
-    char p[1024];
+    char p[600];
     char *text, *line, *save = NULL;
     size_t n = 0;
 
@@ -150,9 +151,9 @@ scenario_files(const char *dir, char paths[][1024], size_t max)
             v++;
         const char *t = strstr(v, "{{.TestDirectory}}");
         if (t != NULL)
-            snprintf(paths[n], 1024, "%s%s", dir, t + strlen("{{.TestDirectory}}"));
+            snprintf(paths[n], 1200, "%s%s", dir, t + strlen("{{.TestDirectory}}"));
         else
-            snprintf(paths[n], 1024, "%s", v);
+            snprintf(paths[n], 1200, "%s", v);
         paths[n][strcspn(paths[n], " \r")] = '\0';
         n++;
     }
@@ -163,7 +164,7 @@ scenario_files(const char *dir, char paths[][1024], size_t max)
 static int
 run_case(const char *name)
 {
-    char dir[1024], paths[8][1024], err[512];
+    char dir[512], paths[8][1200], err[512];
     struct bucket_file files[8];
     struct bucket_options opts = { .data_dir = CASES_DIR };
     struct bucket_error berr;
@@ -194,8 +195,7 @@ run_case(const char *name)
     for (size_t i = 0; i < json_array_size(lines); i++) {
         struct event *e = event_new(EVENT_LOG, EVENT_TIMEMACHINE, true);
         struct gotime t;
-        assert_int_equal(exprenv_event_from_json(json_array_get(lines, i), e, err, sizeof(err)),
-                         0);
+        assert_int_equal(exprenv_event_from_json(json_array_get(lines, i), e, err, sizeof(err)), 0);
         e->expect_mode = EVENT_TIMEMACHINE;
         if (gotime_parse_rfc3339(e->marshaled_time.ptr, e->marshaled_time.len, &t) == 0 &&
             t.unix_ns > latest.unix_ns)

@@ -4,10 +4,11 @@
  * bucket key and the alert message (Duration.String, Time.String). The Go
  * values come from a small program using crypto/sha1 and package time.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "bucket/internal.h"
@@ -31,8 +32,12 @@ test_limiter(void **state)
         /* starts full: capacity pours at once, the next is refused */
         { "burst", 3, S, { 0, 0, 0, 0 }, { 1, 1, 1, 0 }, 4 },
         /* fractional leak: half a token is not enough; a refusal does not reset the clock */
-        { "fraction", 2, S, { 0, 0, S / 2, S, 3 * S / 2, 4 * S, 4 * S, 4 * S },
-          { 1, 1, 0, 1, 0, 1, 1, 0 }, 8 },
+        { "fraction",
+          2,
+          S,
+          { 0, 0, S / 2, S, 3 * S / 2, 4 * S, 4 * S, 4 * S },
+          { 1, 1, 0, 1, 0, 1, 1, 0 },
+          8 },
         /* exactly one leakspeed later, one token is back */
         { "boundary", 1, 10 * S, { 0, 10 * S - 1, 10 * S }, { 1, 0, 1 }, 3 },
         /* out-of-order time counts as no time elapsed, and the clock keeps its latest time */
@@ -90,9 +95,9 @@ test_key(void **state)
 
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        assert_int_equal(bucket_key(cases[i].filter, cases[i].group, strlen(cases[i].group),
-                                    cases[i].name, out),
-                         0);
+        assert_int_equal(
+            bucket_key(cases[i].filter, cases[i].group, strlen(cases[i].group), cases[i].name, out),
+            0);
         if (strcmp(out, cases[i].want) != 0)
             fail_msg("key case %zu: %s", i, out);
     }
@@ -111,8 +116,7 @@ test_message(void **state)
         { "2020-01-01T10:00:00Z", "2020-01-01T10:00:05Z", "2020-01-01T10:00:05Z",
           "Ip 1.2.3.4 performed 'crowdsecurity/ssh-bf' (6 events over 5s) at 2020-01-01 "
           "10:00:05 +0000 UTC" },
-        { "2020-01-01T10:00:00.5Z", "2020-01-01T11:30:00.25+02:00",
-          "2020-01-01T11:30:00.25+02:00",
+        { "2020-01-01T10:00:00.5Z", "2020-01-01T11:30:00.25+02:00", "2020-01-01T11:30:00.25+02:00",
           "Ip 1.2.3.4 performed 'crowdsecurity/ssh-bf' (6 events over -30m0.25s) at 2020-01-01 "
           "11:30:00.25 +0200 +0200" },
         { "2020-01-01T10:00:00Z", "2020-01-01T10:00:00Z", "2020-01-01T09:00:00.000000001-03:30",
