@@ -293,7 +293,7 @@ bucket_build_alert(struct bucket_shard *sh, struct bucket *b, struct runtime_ale
 {
     const struct scenario *sc = b->sc;
     const char *scope = "";
-    char *msg = NULL, nsrc[32];
+    char *msg = NULL, nsrc[32] = "";
     int rc;
 
     if (model_strset(&ra->mapkey, b->key) < 0)

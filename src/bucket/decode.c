@@ -22,29 +22,29 @@ load_fail(struct loader *ld, int line, const char *fmt, ...)
     return -1;
 }
 
-const struct byaml_node *
-yget(const struct byaml_node *map, const char *key)
+const struct ynode *
+yget(const struct ynode *map, const char *key)
 {
-    if (map == NULL || map->type != BYAML_MAP)
+    if (map == NULL || map->type != YNODE_MAP)
         return NULL;
     for (size_t i = 0; i < map->n; i++)
-        if (map->items[2 * i]->type == BYAML_SCALAR && strcmp(map->items[2 * i]->str, key) == 0)
+        if (map->items[2 * i]->type == YNODE_SCALAR && strcmp(map->items[2 * i]->str, key) == 0)
             return map->items[2 * i + 1];
     return NULL;
 }
 
 int
-ycheck_keys(struct loader *ld, const struct byaml_node *y, const char *what,
+ycheck_keys(struct loader *ld, const struct ynode *y, const char *what,
             const char *const *allowed, size_t nallowed)
 {
-    if (y->type != BYAML_MAP)
-        return load_fail(ld, y->line, "yaml: cannot unmarshal %s into %s", byaml_kind(y), what);
+    if (y->type != YNODE_MAP)
+        return load_fail(ld, y->line, "yaml: cannot unmarshal %s into %s", ynode_kind(y), what);
     for (size_t i = 0; i < y->n; i++) {
-        const struct byaml_node *k = y->items[2 * i];
+        const struct ynode *k = y->items[2 * i];
         bool found = false;
-        if (k->type != BYAML_SCALAR)
+        if (k->type != YNODE_SCALAR)
             return load_fail(ld, k->line, "yaml: %s: a key must be a string, not %s", what,
-                             byaml_kind(k));
+                             ynode_kind(k));
         for (size_t j = 0; j < nallowed && !found; j++)
             found = strcmp(k->str, allowed[j]) == 0;
         if (!found)
@@ -57,19 +57,19 @@ ycheck_keys(struct loader *ld, const struct byaml_node *y, const char *what,
 }
 
 static int
-type_error(struct loader *ld, const struct byaml_node *v, const char *key, const char *into)
+type_error(struct loader *ld, const struct ynode *v, const char *key, const char *into)
 {
     return load_fail(ld, v->line, "key \"%s\": cannot unmarshal %s `%.40s` into %s", key,
-                     byaml_kind(v), v->type == BYAML_SCALAR ? v->str : "", into);
+                     ynode_kind(v), v->type == YNODE_SCALAR ? v->str : "", into);
 }
 
 int
-ystring(struct loader *ld, const struct byaml_node *v, const char *key, char **ret)
+ystring(struct loader *ld, const struct ynode *v, const char *key, char **ret)
 {
     *ret = NULL;
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
-    if (v->type != BYAML_SCALAR)
+    if (v->type != YNODE_SCALAR)
         return type_error(ld, v, key, "string");
     if ((*ret = strdup(v->str)) == NULL)
         return load_fail(ld, v->line, "out of memory");
@@ -78,11 +78,11 @@ ystring(struct loader *ld, const struct byaml_node *v, const char *key, char **r
 
 /* A plain scalar without yaml.v2's '_' digit separators, in buf; false if too long. */
 static bool
-plain_number(const struct byaml_node *v, char *buf, size_t size)
+plain_number(const struct ynode *v, char *buf, size_t size)
 {
     size_t n = 0;
 
-    if (v->type != BYAML_SCALAR || !v->plain || v->len == 0)
+    if (v->type != YNODE_SCALAR || !v->plain || v->len == 0)
         return false;
     for (size_t i = 0; i < v->len; i++) {
         if (v->str[i] == '_')
@@ -151,13 +151,13 @@ parse_float(const char *s, double *ret)
 }
 
 int
-yint(struct loader *ld, const struct byaml_node *v, const char *key, int64_t *ret)
+yint(struct loader *ld, const struct ynode *v, const char *key, int64_t *ret)
 {
     char buf[64];
     double f;
 
     *ret = 0;
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
     if (plain_number(v, buf, sizeof(buf))) {
         if (parse_int(buf, ret) == 0)
@@ -171,14 +171,14 @@ yint(struct loader *ld, const struct byaml_node *v, const char *key, int64_t *re
 }
 
 int
-yfloat32(struct loader *ld, const struct byaml_node *v, const char *key, float *ret)
+yfloat32(struct loader *ld, const struct ynode *v, const char *key, float *ret)
 {
     char buf[64];
     int64_t i;
     double f;
 
     *ret = 0;
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
     if (plain_number(v, buf, sizeof(buf))) {
         if (parse_int(buf, &i) == 0) {
@@ -194,14 +194,14 @@ yfloat32(struct loader *ld, const struct byaml_node *v, const char *key, float *
 }
 
 int
-yaml_bool_value(const struct byaml_node *v)
+yaml_bool_value(const struct ynode *v)
 {
     static const char *const yes[] = { "y",    "Y",    "yes", "Yes", "YES", "true",
                                        "True", "TRUE", "on",  "On",  "ON" };
     static const char *const no[] = { "n",     "N",     "no",  "No",  "NO", "false",
                                       "False", "FALSE", "off", "Off", "OFF" };
 
-    if (v == NULL || v->type != BYAML_SCALAR || !v->plain)
+    if (v == NULL || v->type != YNODE_SCALAR || !v->plain)
         return -1;
     for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
         if (strcmp(v->str, yes[i]) == 0)
@@ -213,12 +213,12 @@ yaml_bool_value(const struct byaml_node *v)
 }
 
 int
-ybool(struct loader *ld, const struct byaml_node *v, const char *key, bool *ret)
+ybool(struct loader *ld, const struct ynode *v, const char *key, bool *ret)
 {
     int b;
 
     *ret = false;
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
     if ((b = yaml_bool_value(v)) < 0)
         return type_error(ld, v, key, "bool");
@@ -227,22 +227,22 @@ ybool(struct loader *ld, const struct byaml_node *v, const char *key, bool *ret)
 }
 
 int
-yseq(struct loader *ld, const struct byaml_node *v, const char *key)
+yseq(struct loader *ld, const struct ynode *v, const char *key)
 {
-    if (byaml_is_null(v) || v->type == BYAML_SEQ)
+    if (ynode_is_null(v) || v->type == YNODE_SEQ)
         return 0;
     return type_error(ld, v, key, "a list");
 }
 
 int
-ystring_seq(struct loader *ld, const struct byaml_node *v, const char *key)
+ystring_seq(struct loader *ld, const struct ynode *v, const char *key)
 {
     int rc;
 
-    if ((rc = yseq(ld, v, key)) < 0 || byaml_is_null(v))
+    if ((rc = yseq(ld, v, key)) < 0 || ynode_is_null(v))
         return rc;
     for (size_t i = 0; i < v->n; i++)
-        if (v->items[i]->type != BYAML_SCALAR)
+        if (v->items[i]->type != YNODE_SCALAR)
             return type_error(ld, v->items[i], key, "string");
     return 0;
 }

@@ -113,7 +113,7 @@ format_satisfied(const char *s)
 }
 
 static int
-parse_dur(struct loader *ld, const struct byaml_node *v, const char *what, const char *s,
+parse_dur(struct loader *ld, const struct ynode *v, const char *what, const char *s,
           int64_t *ret)
 {
     *ret = 0;
@@ -127,7 +127,7 @@ parse_dur(struct loader *ld, const struct byaml_node *v, const char *what, const
 }
 
 static int
-compile(struct loader *ld, const struct expr_env *env, const struct byaml_node *v, const char *what,
+compile(struct loader *ld, const struct expr_env *env, const struct ynode *v, const char *what,
         const char *src, struct expr_type expect, struct expr_program **ret)
 {
     struct expr_error e;
@@ -157,14 +157,14 @@ data_type(const char *s, enum expr_data_type *ret)
 
 /* data: decoded strictly; loaded like CrowdSec's initDataFiles, which only logs a failure. */
 static int
-decode_data(struct loader *ld, const struct byaml_node *v, bool load)
+decode_data(struct loader *ld, const struct ynode *v, bool load)
 {
     int rc;
 
-    if ((rc = yseq(ld, v, "data")) < 0 || byaml_is_null(v))
+    if ((rc = yseq(ld, v, "data")) < 0 || ynode_is_null(v))
         return rc;
     for (size_t i = 0; i < v->n; i++) {
-        const struct byaml_node *d = v->items[i];
+        const struct ynode *d = v->items[i];
         char *dest = NULL, *type = NULL, *s = NULL;
         bool b;
         int64_t x;
@@ -204,17 +204,17 @@ decode_data(struct loader *ld, const struct byaml_node *v, bool load)
 }
 
 static int
-decode_bayes(struct loader *ld, const struct bucket_set *set, const struct byaml_node *v,
+decode_bayes(struct loader *ld, const struct bucket_set *set, const struct ynode *v,
              struct scenario *sc)
 {
     int rc;
 
-    if ((rc = yseq(ld, v, "bayesian_conditions")) < 0 || byaml_is_null(v))
+    if ((rc = yseq(ld, v, "bayesian_conditions")) < 0 || ynode_is_null(v))
         return rc;
     if ((sc->bayes = calloc(v->n ? v->n : 1, sizeof(*sc->bayes))) == NULL)
         return load_fail(ld, v->line, "out of memory");
     for (size_t i = 0; i < v->n; i++) {
-        const struct byaml_node *c = v->items[i];
+        const struct ynode *c = v->items[i];
         struct bayes_cond *bc = &sc->bayes[i];
         char *cond = NULL;
 
@@ -242,29 +242,29 @@ decode_bayes(struct loader *ld, const struct bucket_set *set, const struct byaml
 
 /* labels: map[string]any; only remediation: true (a YAML bool) matters to the engine. */
 static int
-decode_labels(struct loader *ld, const struct byaml_node *v, struct scenario *sc)
+decode_labels(struct loader *ld, const struct ynode *v, struct scenario *sc)
 {
-    const struct byaml_node *r;
+    const struct ynode *r;
 
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
-    if (v->type != BYAML_MAP)
+    if (v->type != YNODE_MAP)
         return load_fail(ld, v->line,
                          "key \"labels\": cannot unmarshal %s into map[string]interface {}",
-                         byaml_kind(v));
+                         ynode_kind(v));
     r = yget(v, "remediation");
     sc->remediation = r != NULL && yaml_bool_value(r) == 1;
     return 0;
 }
 
 static int
-decode_scope(struct loader *ld, const struct bucket_set *set, const struct byaml_node *v,
+decode_scope(struct loader *ld, const struct bucket_set *set, const struct ynode *v,
              struct scenario *sc, char **expression)
 {
     int rc;
 
     *expression = NULL;
-    if (byaml_is_null(v))
+    if (ynode_is_null(v))
         return 0;
     if ((rc = ycheck_keys(ld, v, "leakybucket.ScopeType", scope_keys, ARRAY_SIZE(scope_keys))) <
             0 ||
@@ -277,7 +277,7 @@ decode_scope(struct loader *ld, const struct bucket_set *set, const struct byaml
 
 /* Per-type validation (buckettype.go), after compilation as in LoadBucket. */
 static int
-validate(struct loader *ld, const struct byaml_node *doc, struct scenario *sc)
+validate(struct loader *ld, const struct ynode *doc, struct scenario *sc)
 {
     const struct bucket_spec *s = &sc->factory.spec;
     int line = doc->line;
@@ -368,10 +368,10 @@ validate(struct loader *ld, const struct byaml_node *doc, struct scenario *sc)
 
 /* ScopeType.CompileFilter */
 static int
-compile_scope(struct loader *ld, const struct bucket_set *set, const struct byaml_node *doc,
+compile_scope(struct loader *ld, const struct bucket_set *set, const struct ynode *doc,
               struct scenario *sc, const char *expression)
 {
-    const struct byaml_node *v = yget(doc, "scope");
+    const struct ynode *v = yget(doc, "scope");
     bool has_expr = expression != NULL && expression[0] != '\0';
 
     if (sc->scope_type == NULL || sc->scope_type[0] == '\0') {
@@ -421,7 +421,7 @@ excluded(const struct bucket_options *o, const char *name)
  * range), -1 on error.
  */
 static int
-load_doc(struct loader *ld, const struct bucket_set *set, const struct byaml_node *doc,
+load_doc(struct loader *ld, const struct bucket_set *set, const struct ynode *doc,
          const char *version, const char *hash, struct scenario *sc)
 {
     struct bucket_spec *s = &sc->factory.spec;
@@ -582,23 +582,23 @@ static int
 load_text(struct loader *ld, struct bucket_set *set, const char *buf, size_t len,
           const char *version)
 {
-    struct byaml_tree *t = NULL;
+    struct ytree *t = NULL;
     char msg[400], hash[65];
     int line = 0, rc;
 
     if (bucket_sha256_hex(buf, len, hash) < 0)
         return load_fail(ld, 0, "out of memory");
-    if ((rc = byaml_parse(buf, len, &t, msg, sizeof(msg), &line)) < 0) {
+    if ((rc = ytree_parse(buf, len, &t, msg, sizeof(msg), &line)) < 0) {
         if (rc == -ENOMEM)
             return load_fail(ld, 0, "out of memory");
         return load_fail(ld, line, "bad yaml in %s: %s", ld->file, msg);
     }
     rc = 0;
     for (size_t i = 0; i < t->ndocs && rc == 0; i++) {
-        const struct byaml_node *doc = t->docs[i];
+        const struct ynode *doc = t->docs[i];
         struct scenario sc = { 0 };
 
-        if (byaml_is_null(doc)) {
+        if (ynode_is_null(doc)) {
             /* yaml.v2 decodes an empty document into a zero BucketSpec. */
             rc = load_fail(ld, doc ? doc->line : 0, "nameless bucket");
             break;
@@ -621,7 +621,7 @@ load_text(struct loader *ld, struct bucket_set *set, const char *buf, size_t len
         if (r < 0)
             rc = -1;
     }
-    byaml_free(t);
+    ytree_free(t);
     return rc;
 }
 

@@ -44,7 +44,7 @@
 #define GROK_MAX_REGEX  (1u << 20)
 #define GROK_MAX_FIELDS 1024
 /* Go's bufio.Scanner refuses longer lines in pattern files. */
-#define GROK_MAX_FILE_LINE (64u * 1024)
+#define GROK_MAX_FILE_LINE ((size_t)64 * 1024)
 /* Go's regexp refuses deeper nesting (regexp/syntax maxHeight). */
 #define GROK_PARENS_NEST   1000
 #define GROK_HEAP_LIMIT_KB (64u * 1024)
@@ -885,7 +885,7 @@ tls_get(void)
     if (t == NULL)
         return NULL;
     t->mctx = pcre2_match_context_create(NULL);
-    t->jit_stack = pcre2_jit_stack_create(32 * 1024, GROK_JIT_STACK_MAX, NULL);
+    t->jit_stack = pcre2_jit_stack_create((size_t)32 * 1024, GROK_JIT_STACK_MAX, NULL);
     if (t->mctx == NULL || pthread_setspecific(tls_key, t) != 0) {
         tls_free(t);
         return NULL;
@@ -1065,8 +1065,8 @@ grok_match(const struct grok_pattern *p, const char *subject, size_t len, struct
         for (int w = 0; w < br->nwhole; w++)
             if (br->whole[w] == p->groups[i])
                 g = 0;
-        if (g < 0 || g > br->ncap || g >= rc || (a = ov[2 * g]) == PCRE2_UNSET ||
-            (b = ov[2 * g + 1]) < a) {
+        if (g < 0 || g > br->ncap || g >= rc || (a = ov[(size_t)2 * g]) == PCRE2_UNSET ||
+            (b = ov[(size_t)2 * g + 1]) < a) {
             ret_values[i] = (struct strv){ "", 0 };
             continue;
         }

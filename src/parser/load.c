@@ -16,7 +16,7 @@
 #include "exprenv/exprenv.h"
 #include "grok/grok.h"
 #include "parser/internal.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 int
 parser_load_fail(struct parser_loader *ld, int line, const char *fmt, ...)

@@ -13,7 +13,7 @@
 
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 #define PARSER_FILE_MAX (64u << 20) /* a parser file above this is refused */
 
@@ -284,7 +284,8 @@ parser_set_load(const struct parser_item *items, size_t n, const struct parser_o
         goto oom;
     for (size_t i = 0; i < n; i++)
         order[i].item = &items[i];
-    qsort(order, n, sizeof(*order), cmp_items);
+    if (n > 0)
+        qsort(order, n, sizeof(*order), cmp_items);
     for (size_t i = 0; i < n; i++) {
         ld.file = order[i].item->path;
         if (load_file(&ld, order[i].item) < 0)

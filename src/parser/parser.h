@@ -32,9 +32,9 @@ struct parser_item {
 };
 
 struct parser_options {
-    const char *data_dir;        /* data files (`data:` entries) and GeoLite2-*.mmdb; NULL = none */
-    struct grok_library *grok;   /* borrowed; pattern_syntax definitions are added to it */
-    bool postoverflow;           /* postoverflow stages: whitelists also set Overflow.Whitelisted */
+    const char *data_dir;      /* data files (`data:` entries) and GeoLite2-*.mmdb; NULL = none */
+    struct grok_library *grok; /* borrowed; pattern_syntax definitions are added to it */
+    bool postoverflow;         /* postoverflow stages: whitelists also set Overflow.Whitelisted */
 };
 
 /*

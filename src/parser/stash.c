@@ -8,7 +8,7 @@
 #include "common/gotime.h"
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 static const char *const stash_keys[] = { "name", "key", "value", "ttl", "size", "strategy" };
 

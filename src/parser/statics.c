@@ -15,7 +15,7 @@
 
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 static const char *const static_keys[] = { "target", "parsed",     "meta",  "enriched",
                                            "value",  "expression", "method" };

@@ -9,7 +9,7 @@
 
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 static const char *const wl_keys[] = { "reason", "ip", "cidr", "expression" };
 
@@ -21,7 +21,7 @@ parser_whitelist_clear(struct parser_whitelist *wl)
     free(wl->reason);
     free(wl->ips);
     free(wl->cidrs);
-    for (size_t i = 0; i < wl->nexprs; i++)
+    for (size_t i = 0; wl->exprs != NULL && i < wl->nexprs; i++)
         expr_program_free(wl->exprs[i]);
     free(wl->exprs);
     memset(wl, 0, sizeof(*wl));

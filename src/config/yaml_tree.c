@@ -1,5 +1,5 @@
 /*
- * yaml_doc.c - libyaml's event stream turned into struct byaml_node trees, one
+ * yaml_tree.c - libyaml's event stream turned into struct ynode trees, one
  * per document, with an explicit stack instead of recursion so hostile depth
  * costs nothing but an error.
  */
@@ -7,17 +7,17 @@
 
 #include <yaml.h>
 
-#include "bucket/yaml_doc.h"
+#include "config/config.h"
 
-#define BYAML_ARENA_CHUNK 16384
+#define YTREE_ARENA_CHUNK 16384
 
 static int
-push_item(struct byaml_tree *t, struct byaml_node *parent, struct byaml_node *child)
+push_item(struct ytree *t, struct ynode *parent, struct ynode *child)
 {
     if (parent->n == parent->cap) {
         size_t ncap = parent->cap ? parent->cap * 2 : 8;
-        struct byaml_node **items = arena_realloc(
-            &t->arena, parent->items, parent->cap * sizeof(*items), ncap * sizeof(*items));
+        struct ynode **items = arena_realloc(&t->arena, parent->items, parent->cap * sizeof(*items),
+                                             ncap * sizeof(*items));
         if (items == NULL)
             return -ENOMEM;
         parent->items = items;
@@ -28,11 +28,11 @@ push_item(struct byaml_tree *t, struct byaml_node *parent, struct byaml_node *ch
 }
 
 static int
-push_doc(struct byaml_tree *t, struct byaml_node *doc)
+push_doc(struct ytree *t, struct ynode *doc)
 {
     if (t->ndocs == t->cap) {
         size_t ncap = t->cap ? t->cap * 2 : 4;
-        struct byaml_node **docs =
+        struct ynode **docs =
             arena_realloc(&t->arena, t->docs, t->cap * sizeof(*docs), ncap * sizeof(*docs));
         if (docs == NULL)
             return -ENOMEM;
@@ -43,10 +43,10 @@ push_doc(struct byaml_tree *t, struct byaml_node *doc)
     return 0;
 }
 
-static struct byaml_node *
-new_node(struct byaml_tree *t, int type, const yaml_event_t *ev)
+static struct ynode *
+new_node(struct ytree *t, int type, const yaml_event_t *ev)
 {
-    struct byaml_node *n = arena_zalloc(&t->arena, sizeof(*n));
+    struct ynode *n = arena_zalloc(&t->arena, sizeof(*n));
 
     if (n == NULL)
         return NULL;
@@ -56,7 +56,7 @@ new_node(struct byaml_tree *t, int type, const yaml_event_t *ev)
 }
 
 void
-byaml_free(struct byaml_tree *t)
+ytree_free(struct ytree *t)
 {
     if (t == NULL)
         return;
@@ -69,14 +69,14 @@ byaml_free(struct byaml_tree *t)
  * collection; a finished node goes into it, or becomes the document root.
  */
 int
-byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, size_t errlen,
+ytree_parse(const char *buf, size_t len, struct ytree **ret, char *err, size_t errlen,
             int *ret_line)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
-    struct byaml_tree *t = calloc(1, sizeof(*t));
-    struct byaml_node *stack[BYAML_MAX_DEPTH];
-    struct byaml_node *root = NULL;
+    struct ytree *t = calloc(1, sizeof(*t));
+    struct ynode *stack[YTREE_MAX_DEPTH];
+    struct ynode *root = NULL;
     size_t depth = 0, count = 0;
     bool done = false;
     int rc = -1;
@@ -84,14 +84,14 @@ byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, siz
     *ret_line = 0;
     if (t == NULL)
         return -ENOMEM;
-    arena_init(&t->arena, BYAML_ARENA_CHUNK);
+    arena_init(&t->arena, YTREE_ARENA_CHUNK);
     if (!yaml_parser_initialize(&parser)) {
         free(t);
         return -ENOMEM;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     while (!done) {
-        struct byaml_node *n = NULL;
+        struct ynode *n = NULL;
         if (!yaml_parser_parse(&parser, &ev)) {
             snprintf(err, errlen, "yaml: %s%s%s", parser.problem ? parser.problem : "syntax error",
                      parser.context ? " " : "", parser.context ? parser.context : "");
@@ -121,15 +121,15 @@ byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, siz
                 *ret_line = (int)ev.start_mark.line + 1;
                 goto out_event;
             }
-            if (++count > BYAML_MAX_NODES) {
-                snprintf(err, errlen, "yaml: more than %u nodes", BYAML_MAX_NODES);
+            if (++count > YTREE_MAX_NODES) {
+                snprintf(err, errlen, "yaml: more than %u nodes", YTREE_MAX_NODES);
                 *ret_line = (int)ev.start_mark.line + 1;
                 goto out_event;
             }
             n = new_node(t,
-                         ev.type == YAML_SCALAR_EVENT           ? BYAML_SCALAR
-                         : ev.type == YAML_SEQUENCE_START_EVENT ? BYAML_SEQ
-                                                                : BYAML_MAP,
+                         ev.type == YAML_SCALAR_EVENT           ? YNODE_SCALAR
+                         : ev.type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQ
+                                                                : YNODE_MAP,
                          &ev);
             if (n == NULL) {
                 rc = -ENOMEM;
@@ -153,9 +153,9 @@ byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, siz
             } else {
                 root = n;
             }
-            if (n->type != BYAML_SCALAR) {
-                if (depth == BYAML_MAX_DEPTH) {
-                    snprintf(err, errlen, "yaml: nesting deeper than %d", BYAML_MAX_DEPTH);
+            if (n->type != YNODE_SCALAR) {
+                if (depth == YTREE_MAX_DEPTH) {
+                    snprintf(err, errlen, "yaml: nesting deeper than %d", YTREE_MAX_DEPTH);
                     *ret_line = n->line;
                     goto out_event;
                 }
@@ -164,9 +164,10 @@ byaml_parse(const char *buf, size_t len, struct byaml_tree **ret, char *err, siz
             break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            if (depth > 0)
-                depth--;
-            if (ev.type == YAML_MAPPING_END_EVENT && depth < BYAML_MAX_DEPTH &&
+            if (depth == 0)
+                break; /* libyaml never ends more than it started; be safe anyway */
+            depth--;
+            if (ev.type == YAML_MAPPING_END_EVENT && depth < YTREE_MAX_DEPTH &&
                 stack[depth]->n % 2 != 0) {
                 snprintf(err, errlen, "yaml: mapping without a value");
                 *ret_line = stack[depth]->line;
@@ -187,29 +188,29 @@ out_event:
     yaml_event_delete(&ev);
 out:
     yaml_parser_delete(&parser);
-    byaml_free(t);
+    ytree_free(t);
     return rc;
 }
 
 bool
-byaml_is_null(const struct byaml_node *n)
+ynode_is_null(const struct ynode *n)
 {
     if (n == NULL)
         return true;
-    if (n->type != BYAML_SCALAR || !n->plain)
+    if (n->type != YNODE_SCALAR || !n->plain)
         return false;
     return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
            strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
 const char *
-byaml_kind(const struct byaml_node *n)
+ynode_kind(const struct ynode *n)
 {
     if (n == NULL)
         return "!!null";
     switch (n->type) {
-    case BYAML_MAP: return "!!map";
-    case BYAML_SEQ: return "!!seq";
+    case YNODE_MAP: return "!!map";
+    case YNODE_SEQ: return "!!seq";
     default: return "!!str";
     }
 }

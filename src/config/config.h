@@ -1,14 +1,15 @@
 /*
- * yaml_tree.h - a YAML stream read with libyaml into a small tree that keeps
- * the line of every node, so the parser loader can decode it strictly (unknown
- * key, wrong type) and name the line in its errors. Private to src/parser.
+ * config.h - configuration files as data: a YAML stream read with libyaml into
+ * a small tree that keeps the line of every node, so the loaders of parsers,
+ * scenarios and configuration can decode it strictly (unknown key, wrong type)
+ * and name the line in their errors.
  *
  * Every node and string lives in the tree's arena. Anchors and aliases are
  * refused (no hub file uses them, and refusing them rules out alias bombs);
  * so are documents deeper than YTREE_MAX_DEPTH or bigger than YTREE_MAX_NODES.
  */
-#ifndef PHALANX_PARSER_YAML_TREE_H
-#define PHALANX_PARSER_YAML_TREE_H
+#ifndef PHALANX_CONFIG_H
+#define PHALANX_CONFIG_H
 
 #include "common/arena.h"
 #include "common/common.h"
