@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "helpers.h"
-#include "parser/yaml_tree.h"
+#include "config/config.h"
 
 static json_t *
 scalar_json(const struct ynode *n)
