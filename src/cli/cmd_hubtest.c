@@ -4,9 +4,8 @@
  * binary, no LAPI). The runner is src/hubtest; this file handles flags and
  * prints results for people (-o human) or for tools (-o json: one array).
  *
- * Exit status of run: 0 when no test failed or errored ("not run" tests,
- * whose scenario asserts need the scenario engine, do not count as
- * failures), 1 otherwise or on a usage error.
+ * Exit status of run: 0 when no test failed or errored, 1 otherwise or on a
+ * usage error.
  */
 #include <getopt.h>
 #include <sys/stat.h>
@@ -19,27 +18,28 @@
 static void
 hubtest_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "Run functional tests on hub configurations (parsers, scenarios, postoverflows).\n\n"
-        "Usage:\n"
-        "  phalanx hubtest run [--all | NAME...] --hub DIR [flags]\n"
-        "  phalanx hubtest list --hub DIR\n\n"
-        "Flags of run:\n"
-        "      --all              run every test of HUB/.tests\n"
-        "      --hub DIR          the hub (holds .tests/ and .index.json)\n"
-        "      --now RFC3339      pin the clock (yearless log dates take its year)\n"
-        "      --jobs N           tests run in parallel (default 1)\n"
-        "  -o, --output FORMAT    human or json (default human)\n"
-        "      --patterns DIR     base grok patterns (default $PHALANX_SOURCE_ROOT/config/\n"
-        "                         patterns, ./config/patterns or /etc/phalanx/patterns)\n"
-        "      --data-dir DIR     data files of the items (default HUB/data)\n"
-        "      --geoip-dir DIR    GeoLite2-City.mmdb/GeoLite2-ASN.mmdb (or their\n"
-        "                         GeoLite2-Test-* names) for the GeoIP tests\n"
-        "      --no-clean         keep each test's runtime dir (results/parser-dump.yaml)\n"
-        "      --clean            remove it (default)\n"
-        "  -h, --help             help for hubtest\n\n"
-        "Scenario asserts are reported as \"not run\": the scenario engine is not there yet.\n");
+    fprintf(out,
+            "Run functional tests on hub configurations (parsers, scenarios, postoverflows).\n\n"
+            "Usage:\n"
+            "  phalanx hubtest run [--all | NAME...] --hub DIR [flags]\n"
+            "  phalanx hubtest list --hub DIR\n\n"
+            "Flags of run:\n"
+            "      --all              run every test of HUB/.tests\n"
+            "      --hub DIR          the hub (holds .tests/ and .index.json)\n"
+            "      --now RFC3339      pin the clock (yearless log dates take its year)\n"
+            "      --jobs N           tests run in parallel (default 1)\n"
+            "  -o, --output FORMAT    human or json (default human)\n"
+            "      --patterns DIR     base grok patterns (default $PHALANX_SOURCE_ROOT/config/\n"
+            "                         patterns, ./config/patterns or /etc/phalanx/patterns)\n"
+            "      --data-dir DIR     data files of the items (default HUB/data)\n"
+            "      --geoip-dir DIR    GeoLite2-City.mmdb/GeoLite2-ASN.mmdb (or their\n"
+            "                         GeoLite2-Test-* names) for the GeoIP tests\n"
+            "      --no-clean         keep each test's runtime dir (results/parser-dump.yaml,\n"
+            "                         bucket-dump.yaml, bucketpour-dump.yaml)\n"
+            "      --clean            remove it (default)\n"
+            "  -h, --help             help for hubtest\n\n"
+            "A test passes when its parser asserts (unless ignore_parsers) and its scenario\n"
+            "asserts (when it lists scenarios) all hold.\n");
 }
 
 static bool
@@ -103,11 +103,12 @@ print_human(const struct hubtest_result *res, size_t n)
         switch (r->status) {
         case HUBTEST_PASS: printf("%s: pass (%zu assertions)\n", r->name, r->assertions); break;
         case HUBTEST_NOT_RUN:
-            printf("%s: not run (scenario asserts need the scenario engine; parser: %s)\n", r->name,
-                   hubtest_part_name(r->parser));
+            printf("%s: not run (parser: %s, scenario: %s)\n", r->name,
+                   hubtest_part_name(r->parser), hubtest_part_name(r->scenario));
             break;
         case HUBTEST_FAIL:
-            printf("%s: fail (%zu assertions)\n", r->name, r->assertions);
+            printf("%s: fail (%zu assertions; parser %s, scenario %s)\n", r->name, r->assertions,
+                   hubtest_part_name(r->parser), hubtest_part_name(r->scenario));
             if (r->first_failure != NULL && r->first_failure[0] != '\0')
                 printf("    first failure: %s\n", r->first_failure);
             if (r->actual != NULL)

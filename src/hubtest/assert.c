@@ -1,11 +1,15 @@
 /*
- * assert.c - parser.assert, evaluated as pkg/hubtest's ParserAssert does:
+ * assert.c - parser.assert and scenario.assert, evaluated as pkg/hubtest's
+ * ParserAssert and ScenarioAssert do:
  * lines split like bufio.ScanLines (one trailing \r dropped), empty lines
  * skipped, the datasource_path basename() shim applied, each line compiled in
- * hubtest's parser environment (results + every helper + basename) and run;
+ * hubtest's environment (results + every helper + basename) and run;
  * it must give a bool. A false line is a failure (the run goes on, counting
  * every line, as hubtest does); a line that does not compile, fails at run
- * time or is not a bool stops the test with an error.
+ * time or is not a bool stops the test with an error. One difference: hubtest
+ * does not count a false scenario line as failed when it has no " == " to
+ * show a value of (`"1.2.3.4" in results[0].Overflow.GetSources()`); here
+ * every false line fails, so a wrong source cannot pass unnoticed.
  */
 #include "hubtest/internal.h"
 
@@ -122,22 +126,23 @@ set_owned(char **dst, const char *s)
     return *dst == NULL ? -1 : 0;
 }
 
-int
-hubtest_assert_parser(const char *path, const struct parser_results *results,
-                      struct hubtest_result *ret, char *err, size_t errlen)
+/* One assert file in env ctx with results bound to the `results` variable. */
+static int
+assert_file(const char *path, enum exprenv_context ctx, struct expr_value results,
+            struct hubtest_result *ret, char *err, size_t errlen)
 {
     char *text = NULL;
     size_t len = 0;
     if (read_file(path, &text, &len, err, errlen) < 0)
         return -1;
     int rc = -1;
-    struct expr_env *env = exprenv_new(EXPRENV_HUBTEST_PARSER);
+    struct expr_env *env = exprenv_new(ctx);
     struct expr_vm *vm = expr_vm_new();
     if (env == NULL || vm == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    struct expr_value vars[1] = { exprenv_parser_results_value(results) };
+    struct expr_value vars[1] = { results };
     bool failed = false;
     char *line = text;
     char *end = text + len;
@@ -187,6 +192,11 @@ hubtest_assert_parser(const char *path, const struct parser_results *results,
         ret->assertions++;
         if (!v.u.b && !failed) {
             failed = true;
+            /* The first failure of the test: a parser one is kept over a scenario one. */
+            if (ret->first_failure != NULL) {
+                line = next;
+                continue;
+            }
             if (set_owned(&ret->first_failure, line) < 0) {
                 snprintf(err, errlen, "out of memory");
                 goto out;
@@ -202,4 +212,20 @@ out:
     expr_env_free(env);
     free(text);
     return rc;
+}
+
+int
+hubtest_assert_parser(const char *path, const struct parser_results *results,
+                      struct hubtest_result *ret, char *err, size_t errlen)
+{
+    return assert_file(path, EXPRENV_HUBTEST_PARSER, exprenv_parser_results_value(results), ret,
+                       err, errlen);
+}
+
+int
+hubtest_assert_scenario(const char *path, const struct event_list *results,
+                        struct hubtest_result *ret, char *err, size_t errlen)
+{
+    return assert_file(path, EXPRENV_HUBTEST_SCENARIO, exprenv_event_list_value(results), ret, err,
+                       errlen);
 }

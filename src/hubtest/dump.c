@@ -5,7 +5,9 @@
  * yaml tags and omitempty rules. Strings are written double-quoted (JSON
  * escapes are YAML escapes) and Unmarshaled as flow-style JSON, so any YAML
  * reader gets back the same values even if the text differs from yaml.v3's.
- * The asserts are evaluated on the results in memory; this file is what a
+ * Overflow events (bucket-dump.yaml, bucketpour-dump.yaml) add their
+ * Overflow, the alerts as flow-style JSON of the API models.
+ * The asserts are evaluated on the results in memory; these files are what a
  * person reads with --no-clean.
  */
 #include "hubtest/internal.h"
@@ -77,7 +79,76 @@ put_time(FILE *f, int indent, const char *key, struct gotime t, bool omitempty)
 }
 
 static void
-put_event(FILE *f, int indent, const struct event *e)
+put_cstr_field(FILE *f, int indent, const char *key, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return;
+    fprintf(f, "%*s%s: ", indent, "", key);
+    put_str(f, s, strlen(s));
+    fputc('\n', f);
+}
+
+/* A models.Alert as flow-style JSON (the API's field names, which yaml.v3 lowercases alike). */
+static void
+put_alert(FILE *f, const struct alert *a)
+{
+    json_t *j = alert_to_json(a);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    fputs(text != NULL ? text : "{}", f);
+    free(text);
+    json_decref(j);
+}
+
+/* pipeline.RuntimeAlert with its yaml tags (omitempty). */
+static void
+put_overflow(FILE *f, int indent, const struct runtime_alert *r)
+{
+    if (r->mapkey == NULL && r->bucket_id == NULL && !r->whitelisted && !r->reprocess &&
+        r->nsources == 0 && r->alert == NULL && r->napi_alerts == 0)
+        return;
+    fprintf(f, "%*sOverflow:\n", indent, "");
+    indent += 4;
+    put_cstr_field(f, indent, "MapKey", r->mapkey);
+    put_cstr_field(f, indent, "BucketId", r->bucket_id);
+    if (r->whitelisted)
+        fprintf(f, "%*sWhitelisted: true\n", indent, "");
+    if (r->reprocess)
+        fprintf(f, "%*sReprocess: true\n", indent, "");
+    if (r->nsources > 0) {
+        fprintf(f, "%*sSources:\n", indent, "");
+        for (size_t i = 0; i < r->nsources; i++) {
+            const struct source *s = &r->sources[i].source;
+            fprintf(f, "%*s", indent + 4, "");
+            put_str(f, r->sources[i].key, strlen(r->sources[i].key));
+            fputs(":\n", f);
+            put_cstr_field(f, indent + 8, "ip", s->ip);
+            put_cstr_field(f, indent + 8, "range", s->range);
+            put_cstr_field(f, indent + 8, "as_name", s->as_name);
+            put_cstr_field(f, indent + 8, "as_number", s->as_number);
+            put_cstr_field(f, indent + 8, "cn", s->cn);
+            fprintf(f, "%*slatitude: %.9g\n", indent + 8, "", (double)s->latitude);
+            fprintf(f, "%*slongitude: %.9g\n", indent + 8, "", (double)s->longitude);
+            put_cstr_field(f, indent + 8, "scope", s->scope);
+            put_cstr_field(f, indent + 8, "value", s->value);
+        }
+    }
+    if (r->alert != NULL) {
+        fprintf(f, "%*sAlert: ", indent, "");
+        put_alert(f, r->alert);
+        fputc('\n', f);
+    }
+    if (r->napi_alerts > 0) {
+        fprintf(f, "%*sAPIAlerts:\n", indent, "");
+        for (size_t i = 0; i < r->napi_alerts; i++) {
+            fprintf(f, "%*s- ", indent + 4, "");
+            put_alert(f, r->api_alerts[i]);
+            fputc('\n', f);
+        }
+    }
+}
+
+void
+hubtest_dump_event(FILE *f, int indent, const struct event *e)
 {
     if (e->type != 0)
         fprintf(f, "%*sType: %d\n", indent, "", e->type);
@@ -109,6 +180,7 @@ put_event(FILE *f, int indent, const struct event *e)
     if (e->process)
         fprintf(f, "%*sProcess: true\n", indent, "");
     put_strmap(f, indent, "Meta", &e->meta);
+    put_overflow(f, indent, &e->overflow);
 }
 
 static int
@@ -150,7 +222,7 @@ put_stage(FILE *f, const struct parser_stage_results *s)
         for (size_t k = 0; k < n->len; k++) {
             fprintf(f, "        - idx: %" PRId64 "\n", n->items[k].idx);
             fputs("          evt:\n", f);
-            put_event(f, 14, n->items[k].evt);
+            hubtest_dump_event(f, 14, n->items[k].evt);
             fprintf(f, "          success: %s\n", n->items[k].success ? "true" : "false");
         }
     }

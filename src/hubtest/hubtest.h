@@ -10,8 +10,10 @@
  * override_statics, a data directory), reads the log as CrowdSec's file
  * datasource does in cat mode, records every top-level node result into a
  * parser dump (results/parser-dump.yaml) and evaluates parser.assert against
- * it. Scenario asserts need the scenario engine: until it exists they are
- * reported as "not run", never as passed.
+ * it. When the test lists scenarios, the parsed events are poured into them
+ * (src/bucket, replay clock), overflows go through the postoverflows, and
+ * scenario.assert is evaluated against the sorted overflows
+ * (results/bucket-dump.yaml); the test passes when both sides do.
  *
  * Tests can run on several threads at once (hubtest_run_many): each test has
  * its own parser set and worker. The process-wide expression state (clock,
@@ -36,7 +38,7 @@ enum hubtest_status {
     HUBTEST_PASS,
     HUBTEST_FAIL,
     HUBTEST_ERROR,
-    HUBTEST_NOT_RUN, /* nothing failed, but a part the test needs was not run (scenarios) */
+    HUBTEST_NOT_RUN, /* nothing failed, but a part the test needs was not run */
 };
 
 /* The state of one side (parser or scenario asserts) of a test. */
@@ -44,7 +46,7 @@ enum hubtest_part {
     HUBTEST_PART_NONE, /* nothing to check on this side */
     HUBTEST_PART_PASS,
     HUBTEST_PART_FAIL,
-    HUBTEST_PART_NOT_RUN, /* would be checked, but cannot be yet (or an error stopped it) */
+    HUBTEST_PART_NOT_RUN, /* would be checked, but an error stopped the test first */
 };
 
 struct hubtest_result {

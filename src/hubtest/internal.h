@@ -60,14 +60,15 @@ void hubtest_index_free(struct hubtest_index *idx);
 
 /* An item resolved to its file and stage. */
 struct hubtest_item {
-    char *path;  /* absolute or hub-relative file, as found */
-    char *stage; /* "s01-parse" ... */
+    char *path;    /* absolute or hub-relative file, as found */
+    char *stage;   /* "s01-parse" ...; "" for an index scenario */
+    char *version; /* the index's version of the item, NULL for a custom path */
     bool from_index;
 };
 
 /*
- * Resolves one parsers/postoverflows entry: an index name of section `type`
- * ("parsers", "postoverflows"), else a path relative to the hub root or the
+ * Resolves one parsers/scenarios/postoverflows entry: an index name of section
+ * `type` ("parsers", "scenarios", "postoverflows"), else a path relative to the hub root or the
  * test dir (stage = 3rd path component from the end). 0, or -1 with err.
  */
 int hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const char *test_dir,
@@ -86,14 +87,51 @@ int hubtest_write_overrides(const char *path, const struct hubtest_static *stati
 int hubtest_dump_write(const char *path, const struct parser_results *results, char *err,
                        size_t errlen);
 
+/* One event as in the dumps (pipeline.Event's yaml tags, Overflow included), at indent. */
+void hubtest_dump_event(FILE *f, int indent, const struct event *e);
+
 /*
  * Evaluates every line of an assert file against results (hubtest's parser
- * context). Fills assertions/first_failure/actual of ret; returns 1 when
- * every line held, 0 when one failed, -1 on an error (compile/run/not a bool,
- * missing file) with err, in which case ret->first_failure names the line.
+ * context). Adds to ret->assertions; sets first_failure/actual for the first
+ * false line unless ret already holds one; returns 1 when every line held, 0
+ * when one failed, -1 on an error (compile/run/not a bool, missing file) with
+ * err, in which case ret->first_failure names the line.
  */
 int hubtest_assert_parser(const char *path, const struct parser_results *results,
                           struct hubtest_result *ret, char *err, size_t errlen);
+/* The same for scenario.assert: results is the sorted list of overflow events. */
+int hubtest_assert_scenario(const char *path, const struct event_list *results,
+                            struct hubtest_result *ret, char *err, size_t errlen);
+
+/*
+ * The scenario side of a replay (scenario.c): parsed events poured in order
+ * into one replay shard, each overflow with an alert run through the
+ * postoverflow stages (recorded through trace, as crowdsec's parser dump
+ * does) and kept, reprocessed overflows poured again, the shard flushed at
+ * the end, the overflows sorted as hubtest sorts bucket-dump.yaml.
+ */
+struct bucket_set;
+struct parser_set;
+struct parser_trace;
+struct hubtest_scen;
+
+/*
+ * set and post (may be NULL) are borrowed and must outlive the object; trace
+ * (borrowed) is used by hubtest_scen_pour and hubtest_scen_finish only;
+ * pour_dump keeps a copy of every poured event for bucketpour-dump.yaml. NULL on OOM.
+ */
+struct hubtest_scen *hubtest_scen_new(const struct bucket_set *set, const struct parser_set *post,
+                                      const struct parser_trace *trace, bool pour_dump);
+void hubtest_scen_free(struct hubtest_scen *s);
+/* Pours one parsed event (copied). 0, or -1 with err (out of memory). */
+int hubtest_scen_pour(struct hubtest_scen *s, const struct event *evt, char *err, size_t errlen);
+/* Flushes the shard's timers and sorts the overflows. 0, or -1 with err. */
+int hubtest_scen_finish(struct hubtest_scen *s, char *err, size_t errlen);
+/* The overflows (after hubtest_scen_finish: sorted as hubtest's BucketResults). */
+const struct event_list *hubtest_scen_results(const struct hubtest_scen *s);
+/* results/bucket-dump.yaml and results/bucketpour-dump.yaml in dir. 0, or -1 with err. */
+int hubtest_scen_dump_write(const struct hubtest_scen *s, const char *dir, char *err,
+                            size_t errlen);
 
 /* Go's filepath.Abs: joined with the working dir, cleaned lexically; 0 or -1 (too long). */
 int hubtest_path_abs(const char *path, char *out, size_t size);
@@ -104,6 +142,10 @@ const char *hubtest_base_name(const char *path);
 /* One test, with the hub index loaded by the caller (NULL: idx_err says why it could not be). */
 int hubtest_run_indexed(const struct hubtest_options *opts, const struct hubtest_index *idx,
                         const char *idx_err, const char *name, struct hubtest_result *ret);
+
+/* Go's sort.Sort (pdqsort, not stable) over n items through less and swap. */
+void hubtest_go_sort(void *ctx, size_t n, bool (*less)(void *ctx, ptrdiff_t i, ptrdiff_t j),
+                     void (*swap)(void *ctx, ptrdiff_t i, ptrdiff_t j));
 
 /* basenameShim of pkg/hubtest: rewrites a line that tests datasource_path without basename(). */
 char *hubtest_basename_shim(const char *line);

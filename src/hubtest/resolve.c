@@ -57,7 +57,8 @@ hubtest_item_clear(struct hubtest_item *it)
 {
     free(it->path);
     free(it->stage);
-    it->path = it->stage = NULL;
+    free(it->version);
+    it->path = it->stage = it->version = NULL;
 }
 
 static bool
@@ -102,6 +103,10 @@ hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const
     if (item != NULL) {
         const char *rel = json_string_value(json_object_get(item, "path"));
         const char *stage = json_string_value(json_object_get(item, "stage"));
+        const char *version = json_string_value(json_object_get(item, "version"));
+        /* Scenarios have no stage in the index. */
+        if (stage == NULL && strcmp(type, "scenarios") == 0)
+            stage = "";
         if (rel == NULL || stage == NULL) {
             snprintf(err, errlen, "%s %s: no path or stage in .index.json", type, entry);
             return -1;
@@ -114,6 +119,11 @@ hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const
         ret->path = strdup(path);
         ret->stage = strdup(stage);
         ret->from_index = true;
+        if (version != NULL && (ret->version = strdup(version)) == NULL) {
+            hubtest_item_clear(ret);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         goto out;
     }
     /* Custom items: the hub root first, then the test dir (CustomItemsLocation). */
@@ -127,7 +137,9 @@ hubtest_resolve_item(const struct hubtest_index *idx, const char *hub_dir, const
         if (!is_file(path))
             continue;
         char *stage = NULL;
-        if (stage_of(path, &stage) < 0) {
+        if (strcmp(type, "scenarios") == 0)
+            stage = strdup(""); /* a scenario file has no stage */
+        else if (stage_of(path, &stage) < 0) {
             snprintf(err, errlen, "%s: cannot tell its stage (expected <stage>/<author>/<file>)",
                      entry);
             return -1;

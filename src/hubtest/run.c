@@ -15,6 +15,7 @@
  */
 #include "hubtest/internal.h"
 
+#include "bucket/bucket.h"
 #include "expr/expr.h"
 #include "grok/grok.h"
 #include "parser/parser.h"
@@ -36,11 +37,16 @@ struct test_ctx {
     char runtime[PATH_MAX];
     char data_dir[PATH_MAX];
     struct hubtest_config cfg;
-    struct hubtest_strlist sources; /* original file of each linked item, for error messages */
-    struct hubtest_strlist links;   /* runtime path of each linked item */
-    struct hubtest_strlist stages;  /* stage of each linked item */
+    struct hubtest_strlist sources;  /* original file of each linked item, for error messages */
+    struct hubtest_strlist links;    /* runtime path of each linked item */
+    struct hubtest_strlist stages;   /* stage of each linked item */
+    struct hubtest_strlist versions; /* index version of each linked item ("" = none) */
     struct grok_library *grok;
+    struct grok_library *post_grok; /* postoverflows: crowdsec gives them their own parser host */
     struct parser_set *parsers;
+    struct parser_set *post;
+    struct bucket_set *scenarios;
+    struct hubtest_scen *scen;
     struct parser_results results;
     char err[ERRLEN];
 };
@@ -48,13 +54,18 @@ struct test_ctx {
 static void
 test_ctx_clear(struct test_ctx *t)
 {
+    hubtest_scen_free(t->scen);
+    bucket_set_free(t->scenarios);
+    parser_set_free(t->post);
     parser_set_free(t->parsers);
+    grok_library_free(t->post_grok);
     grok_library_free(t->grok);
     parser_results_clear(&t->results);
     hubtest_config_clear(&t->cfg);
     hubtest_strlist_clear(&t->sources);
     hubtest_strlist_clear(&t->links);
     hubtest_strlist_clear(&t->stages);
+    hubtest_strlist_clear(&t->versions);
 }
 
 static void set_err(struct test_ctx *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -115,8 +126,10 @@ link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, b
             return -1;
         }
         free(t->sources.items[i]);
+        free(t->versions.items[i]);
         t->sources.items[i] = strdup(it->path);
-        return t->sources.items[i] != NULL ? 0 : -1;
+        t->versions.items[i] = strdup(it->version != NULL ? it->version : "");
+        return t->sources.items[i] != NULL && t->versions.items[i] != NULL ? 0 : -1;
     }
     if (symlink(target, link) != 0) {
         set_err(t, "%s: %s", link, strerror(errno));
@@ -124,7 +137,8 @@ link_item(struct test_ctx *t, const char *kind, const struct hubtest_item *it, b
     }
     if (hubtest_strlist_push(&t->links, link) < 0 ||
         hubtest_strlist_push(&t->sources, it->path) < 0 ||
-        hubtest_strlist_push(&t->stages, it->stage) < 0) {
+        hubtest_strlist_push(&t->stages, it->stage) < 0 ||
+        hubtest_strlist_push(&t->versions, it->version != NULL ? it->version : "") < 0) {
         set_err(t, "out of memory");
         return -1;
     }
@@ -242,7 +256,7 @@ source_name(const struct test_ctx *t, const char *file, char *out, size_t size)
 }
 
 static struct parser_set *
-load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
+load_kind(struct test_ctx *t, const char *kind, bool postoverflow, struct grok_library *grok)
 {
     struct parser_item *items = NULL;
     size_t n = 0;
@@ -279,7 +293,7 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
     qsort(items, k, sizeof(*items), cmp_item);
     struct parser_options po = {
         .data_dir = t->data_dir,
-        .grok = t->grok,
+        .grok = grok,
         .postoverflow = postoverflow,
     };
     struct parser_error perr = { 0 };
@@ -298,6 +312,52 @@ load_kind(struct test_ctx *t, const char *kind, bool postoverflow)
             set_err(t, "%s", perr.message);
     }
     return ps;
+}
+
+static int
+cmp_bucket_file(const void *a, const void *b)
+{
+    return strcmp(((const struct bucket_file *)a)->path, ((const struct bucket_file *)b)->path);
+}
+
+/* The linked scenarios, by file name, with the index's version (data files from the data dir). */
+static int
+load_scenarios(struct test_ctx *t)
+{
+    char prefix[PATH_MAX];
+    pathf(prefix, sizeof(prefix), "%s/scenarios/", t->runtime);
+    size_t plen = strlen(prefix), n = 0;
+    struct bucket_file *files = calloc(t->links.len + 1, sizeof(*files));
+    if (files == NULL) {
+        set_err(t, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < t->links.len; i++) {
+        if (strncmp(t->links.items[i], prefix, plen) != 0)
+            continue;
+        files[n].path = t->links.items[i];
+        files[n].version = t->versions.items[i][0] != '\0' ? t->versions.items[i] : NULL;
+        n++;
+    }
+    qsort(files, n, sizeof(*files), cmp_bucket_file);
+    struct bucket_options bo = { .data_dir = t->data_dir };
+    struct bucket_error berr = { 0 };
+    pthread_mutex_lock(&load_lock);
+    t->scenarios = bucket_set_load(files, n, &bo, &berr);
+    pthread_mutex_unlock(&load_lock);
+    free(files);
+    if (t->scenarios == NULL) {
+        char file[PATH_MAX];
+        source_name(t, berr.file, file, sizeof(file));
+        if (berr.line > 0)
+            set_err(t, "%s:%d: %s", file, berr.line, berr.message);
+        else if (file[0] != '\0')
+            set_err(t, "%s: %s", file, berr.message);
+        else
+            set_err(t, "%s", berr.message);
+        return -1;
+    }
+    return 0;
 }
 
 /* --- the replay: parser dump entries --- */
@@ -387,6 +447,15 @@ replay(struct test_ctx *t, struct hubtest_result *r)
     }
     struct trace_state ts = { .results = &t->results };
     struct parser_trace trace = { .ctx = &ts, .node_done = trace_node_done };
+    if (t->scenarios != NULL) {
+        t->scen = hubtest_scen_new(t->scenarios, t->post, &trace, t->opts->keep_runtime);
+        if (t->scen == NULL) {
+            parser_worker_free(w);
+            fclose(f);
+            set_err(t, "out of memory");
+            return -1;
+        }
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -405,14 +474,26 @@ replay(struct test_ctx *t, struct hubtest_result *r)
             break;
         }
         enum parser_outcome out = parser_process(t->parsers, w, e, &trace);
-        event_free(e);
         r->lines++;
         if (out == PARSER_FAILED || ts.failed) {
+            event_free(e);
             rc = -1;
             break;
         }
+        /* runParse hands on only processed, non-whitelisted events. */
+        if (t->scen != NULL && e->process && !e->whitelisted &&
+            hubtest_scen_pour(t->scen, e, t->err, sizeof(t->err)) < 0) {
+            event_free(e);
+            rc = -2;
+            break;
+        }
+        event_free(e);
     }
-    if (rc < 0)
+    if (rc == 0 && t->scen != NULL && hubtest_scen_finish(t->scen, t->err, sizeof(t->err)) < 0)
+        rc = -2;
+    if (rc == 0 && ts.failed)
+        rc = -1;
+    if (rc == -1)
         set_err(t, "out of memory while replaying the log");
     else if (ferror(f)) {
         set_err(t, "%s: read error", src);
@@ -421,7 +502,7 @@ replay(struct test_ctx *t, struct hubtest_result *r)
     free(line);
     parser_worker_free(w);
     fclose(f);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 static bool
@@ -480,6 +561,21 @@ set_str(char **dst, const char *s)
     return *dst == NULL ? -ENOMEM : 0;
 }
 
+/* Our base grok set, then the hub's pattern files (items add their pattern_syntax later). */
+static int
+load_patterns(struct test_ctx *t, struct grok_library *grok)
+{
+    struct grok_error gerr = { 0 };
+    char hubpat[PATH_MAX];
+    pathf(hubpat, sizeof(hubpat), "%s/patterns", t->opts->hub_dir);
+    if (grok_library_load_dir(grok, t->opts->patterns_dir, &gerr) < 0 ||
+        grok_library_load_dir(grok, hubpat, &gerr) < 0) {
+        set_err(t, "patterns: %s%s%s", gerr.file, gerr.file[0] ? ": " : "", gerr.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
 {
@@ -496,8 +592,6 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     bool has_scenarios = has_entries(&t->cfg.scenarios);
     r->parser = check_parser ? HUBTEST_PART_NOT_RUN : HUBTEST_PART_NONE;
     r->scenario = has_scenarios ? HUBTEST_PART_NOT_RUN : HUBTEST_PART_NONE;
-    if (!check_parser && has_scenarios)
-        return 0; /* only scenario asserts, which need the scenario engine */
     if (t->cfg.log_file == NULL || t->cfg.log_file[0] == '\0') {
         set_err(t, "config.yaml: no log_file");
         return -1;
@@ -514,6 +608,7 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
         return -1;
     }
     if (install_items(t, "parsers", "parsers", &t->cfg.parsers) < 0 ||
+        install_items(t, "scenarios", "scenarios", &t->cfg.scenarios) < 0 ||
         install_items(t, "postoverflows", "postoverflows", &t->cfg.postoverflows) < 0)
         return -1;
     if (t->cfg.nstatics > 0) {
@@ -545,27 +640,29 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
         set_err(t, "out of memory");
         return -1;
     }
-    struct grok_error gerr = { 0 };
-    char hubpat[PATH_MAX];
-    pathf(hubpat, sizeof(hubpat), "%s/patterns", o->hub_dir);
-    if (grok_library_load_dir(t->grok, o->patterns_dir, &gerr) < 0 ||
-        grok_library_load_dir(t->grok, hubpat, &gerr) < 0) {
-        set_err(t, "patterns: %s%s%s", gerr.file, gerr.file[0] ? ": " : "", gerr.message);
+    if (load_patterns(t, t->grok) < 0)
         return -1;
-    }
 
-    t->parsers = load_kind(t, "parsers", false);
+    t->parsers = load_kind(t, "parsers", false, t->grok);
     if (t->parsers == NULL) {
         if (t->err[0] == '\0')
             set_err(t, "no parser to run");
         return -1;
     }
-    /* Postoverflows only see overflows; they are loaded so a broken one is reported. */
-    t->err[0] = '\0';
-    struct parser_set *po = load_kind(t, "postoverflows", true);
-    if (po == NULL && t->err[0] != '\0')
+    /* Postoverflows only see overflows; without scenarios they are loaded so a broken one shows. */
+    t->post_grok = grok_library_new();
+    if (t->post_grok == NULL) {
+        set_err(t, "out of memory");
         return -1;
-    parser_set_free(po);
+    }
+    if (load_patterns(t, t->post_grok) < 0)
+        return -1;
+    t->err[0] = '\0';
+    t->post = load_kind(t, "postoverflows", true, t->post_grok);
+    if (t->post == NULL && t->err[0] != '\0')
+        return -1;
+    if (has_scenarios && load_scenarios(t) < 0)
+        return -1;
 
     if (parser_results_node(&t->results, "success", "") == NULL) {
         set_err(t, "out of memory");
@@ -576,6 +673,11 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
     pathf(path, sizeof(path), "%s/results/parser-dump.yaml", t->runtime);
     if (hubtest_dump_write(path, &t->results, t->err, sizeof(t->err)) < 0)
         return -1;
+    if (t->scen != NULL) {
+        pathf(path, sizeof(path), "%s/results", t->runtime);
+        if (hubtest_scen_dump_write(t->scen, path, t->err, sizeof(t->err)) < 0)
+            return -1;
+    }
 
     if (check_parser) {
         pathf(path, sizeof(path), "%s/parser.assert", t->test_dir);
@@ -595,6 +697,26 @@ run_test(struct test_ctx *t, const char *name, struct hubtest_result *r)
             return 1;
         }
         r->parser = arc == 1 ? HUBTEST_PART_PASS : HUBTEST_PART_FAIL;
+    }
+    if (has_scenarios) {
+        pathf(path, sizeof(path), "%s/scenario.assert", t->test_dir);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            r->scenario = HUBTEST_PART_FAIL;
+            set_err(t, "no scenario.assert (hubtest would generate one)");
+            return 1;
+        }
+        size_t before = r->assertions;
+        int arc =
+            hubtest_assert_scenario(path, hubtest_scen_results(t->scen), r, t->err, sizeof(t->err));
+        if (arc < 0)
+            return -1;
+        if (r->assertions == before) {
+            r->scenario = HUBTEST_PART_FAIL;
+            set_err(t, "scenario.assert is empty (hubtest would generate one)");
+            return 1;
+        }
+        r->scenario = arc == 1 ? HUBTEST_PART_PASS : HUBTEST_PART_FAIL;
     }
     return 0;
 }
@@ -620,7 +742,7 @@ hubtest_run_indexed(const struct hubtest_options *opts, const struct hubtest_ind
         if (ret->parser == HUBTEST_PART_PASS)
             ret->parser = HUBTEST_PART_NOT_RUN;
         set_str(&ret->error, t->err[0] != '\0' ? t->err : "unknown error");
-    } else if (ret->parser == HUBTEST_PART_FAIL) {
+    } else if (ret->parser == HUBTEST_PART_FAIL || ret->scenario == HUBTEST_PART_FAIL) {
         ret->status = HUBTEST_FAIL;
         if (rc > 0)
             set_str(&ret->error, t->err);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# `phalanx hubtest run`: a hub test passing, the -o json shape, and broken or
-# failing test dirs made in a scratch hub (links to the real hub's parsers,
+# `phalanx hubtest run`: hub parser and scenario tests passing, the -o json shape, and
+# broken or failing test dirs made in a scratch hub (links to the real hub's parsers,
 # patterns, data and index) giving error/fail statuses and exit code 1.
 # Needs PHALANX_BUILD (a meson build dir) and the hub ($HUB, default
 # ../shared/hub from the source root); without the hub the tests skip.
@@ -136,18 +136,59 @@ json_get() {
     rm -rf "$dir"
 }
 
-@test "scenario asserts are reported as not run, never as passed" {
+@test "a hub scenario test passes; the negative proxmox-logs test passes with no overflow" {
+    need_hub
+    run --separate-stderr "$PHALANX" hubtest run ssh-slow-bf proxmox-logs --hub "$HUBDIR" --now "$NOW" \
+        --patterns "$PATTERNS" -o json
+    [ "$status" -eq 0 ]
+    echo "$output" > "$TMP/out.json"
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"]')" = "pass none pass" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["assertions"] > 50')" = "True" ]
+    [ "$(json_get "$TMP/out.json" 'd[1]["status"], d[1]["scenario"]')" = "pass pass" ]
+}
+
+@test "a false scenario assert fails with its line and the actual value; --no-clean keeps the bucket dump" {
     need_hub
     scratch_hub
     mkdir "$TMP/hub/.tests/scen"
-    printf 'parsers:\n- crowdsecurity/syslog-logs\nscenarios:\n- crowdsecurity/ssh-bf\nignore_parsers: true\nlog_file: a.log\nlog_type: syslog\n' \
-        > "$TMP/hub/.tests/scen/config.yaml"
-    echo 'x' > "$TMP/hub/.tests/scen/a.log"
-    echo 'len(results) == 1' > "$TMP/hub/.tests/scen/scenario.assert"
-    run --separate-stderr "$PHALANX" hubtest run scen --hub "$TMP/hub" --patterns "$PATTERNS" -o json
+    cp "$HUBDIR/.tests/ssh-slow-bf/config.yaml" "$HUBDIR/.tests/ssh-slow-bf/ssh-slow-bf.log" \
+        "$TMP/hub/.tests/scen/"
+    printf '%s\n' 'len(results) == 1' \
+        'results[0].Overflow.Alert.GetScenario() == "crowdsecurity/ssh-slow-bf"' \
+        > "$TMP/hub/.tests/scen/scenario.assert"
+    run --separate-stderr "$PHALANX" hubtest run scen --hub "$TMP/hub" --now "$NOW" --patterns "$PATTERNS"
     [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "scen: pass (2 assertions)" ]
+
+    echo 'results[0].Overflow.Alert.GetScenario() == "crowdsecurity/ssh-bf"' \
+        >> "$TMP/hub/.tests/scen/scenario.assert"
+    TMPDIR="$TMP" run --separate-stderr "$PHALANX" hubtest run scen --hub "$TMP/hub" --now "$NOW" \
+        --patterns "$PATTERNS" --no-clean -o json
+    [ "$status" -eq 1 ]
     echo "$output" > "$TMP/out.json"
-    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"]')" = "not run none not run" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["parser"], d[0]["scenario"], d[0]["assertions"]')" = "fail none fail 3" ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["first_failure"]')" = 'results[0].Overflow.Alert.GetScenario() == "crowdsecurity/ssh-bf"' ]
+    [ "$(json_get "$TMP/out.json" 'd[0]["actual"]')" = '"crowdsecurity/ssh-slow-bf"' ]
+    dir="$(json_get "$TMP/out.json" 'd[0]["runtime_dir"]')"
+    [[ "$dir" == "$TMP/phalanx-hubtest-"* ]]
+    grep -q '"scenario":"crowdsecurity/ssh-slow-bf"' "$dir/results/bucket-dump.yaml"
+    grep -q '^"crowdsecurity/ssh-slow-bf":' "$dir/results/bucketpour-dump.yaml"
+    rm -rf "$dir"
+}
+
+@test "a scenario that does not exist is an error" {
+    need_hub
+    scratch_hub
+    mkdir "$TMP/hub/.tests/noscen"
+    printf 'parsers:\n- crowdsecurity/syslog-logs\nscenarios:\n- crowdsecurity/no-such-scenario\nignore_parsers: true\nlog_file: a.log\nlog_type: syslog\n' \
+        > "$TMP/hub/.tests/noscen/config.yaml"
+    echo 'x' > "$TMP/hub/.tests/noscen/a.log"
+    echo 'len(results) == 1' > "$TMP/hub/.tests/noscen/scenario.assert"
+    run --separate-stderr "$PHALANX" hubtest run noscen --hub "$TMP/hub" --patterns "$PATTERNS" -o json
+    [ "$status" -eq 1 ]
+    echo "$output" > "$TMP/out.json"
+    [ "$(json_get "$TMP/out.json" 'd[0]["status"], d[0]["scenario"]')" = "error not run" ]
+    [[ "$(json_get "$TMP/out.json" 'd[0]["error"]')" == *"crowdsecurity/no-such-scenario"* ]]
 }
 
 @test "usage errors exit 1" {

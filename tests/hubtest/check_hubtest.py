@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The hub's own tests as a regression suite: runs `phalanx hubtest run --all`
-and compares the parser verdicts with two lists kept in this directory.
+and compares the verdicts with two lists kept in this directory.
 
-  expected-pass.txt  tests whose parser asserts pass (one name a line)
-  known-gaps.txt     tests whose parser asserts do not pass yet: "name: cause"
+  expected-pass.txt  tests that pass (one name a line)
+  known-gaps.txt     tests that do not pass yet: "name: cause"
 
-Only tests that check parser asserts (ignore_parsers: false) count; the
-scenario side needs the scenario engine and is "not run". TAP output:
+Every test counts: a test passes when its parser asserts (unless
+ignore_parsers) and its scenario asserts (when it lists scenarios) all hold,
+as `cscli hubtest run` decides. TAP output:
   ok            an expected pass that passes
   not ok        an expected pass that fails (a regression)
   ok # SKIP     a known gap that still fails, with its cause
@@ -71,11 +72,11 @@ def main():
         for line in (r.stderr or r.stdout).strip().splitlines()[-20:]:
             print("# " + line)
         return 1
-    checked = [t for t in results if t["parser"] != "none"]
+    checked = results
     seen = {t["name"] for t in checked}
     lines = []
     for t in checked:
-        name, ok = t["name"], t["parser"] == "pass"
+        name, ok = t["name"], t["status"] == "pass"
         why = t.get("error") or t.get("first_failure") or t["status"]
         if t.get("actual") is not None:
             why += f" (actual: {t['actual']})"
@@ -84,7 +85,8 @@ def main():
                           "(Debian's libmaxmind-db-writer-perl)"))
         elif name in expected:
             if ok:
-                lines.append(("ok", f"{name} ({t['assertions']} parser assertions)"))
+                lines.append(("ok", f"{name} ({t['assertions']} assertions; parser {t['parser']}, "
+                              f"scenario {t['scenario']})"))
             else:
                 lines.append(("not ok", f"{name} regressed: {why}"))
         elif name in gaps:
@@ -100,12 +102,14 @@ def main():
             lines.append(("not ok", f"{name} fails and is in no list: {why}"))
     for name in sorted(set(expected) | set(gaps)):
         if name not in seen:
-            lines.append(("not ok", f"{name} is listed but was not run with parser asserts"))
+            lines.append(("not ok", f"{name} is listed but is not a test of the hub"))
     print(f"1..{len(lines)}")
     for i, (verdict, text) in enumerate(lines, 1):
         print(f"{verdict} {i} {text}".replace("\n", " "))
-    npass = sum(1 for t in checked if t["parser"] == "pass")
-    print(f"# parser asserts: {npass}/{len(checked)} tests pass")
+    npass = sum(1 for t in checked if t["status"] == "pass")
+    nscen = sum(1 for t in checked if t["scenario"] != "none")
+    spass = sum(1 for t in checked if t["scenario"] == "pass")
+    print(f"# hub tests: {npass}/{len(checked)} pass ({spass}/{nscen} with scenario asserts)")
     return 0 if all(verdict == "ok" for verdict, _ in lines) else 1
 
 
