@@ -307,11 +307,20 @@ bucket_pour_target(struct bucket_shard *sh, const struct bucket_target *t, const
     if (t->scenario >= sh->set->n)
         return -EINVAL;
     if (pour_time(sh, evt, &now) < 0) {
-        sh->stats.refused++;
-        return 0;
-    }
-    if (sh->opts.clock == BUCKET_REPLAY && (rc = bucket_advance(sh, now)) < 0)
+        /*
+         * CrowdSec's trigger overflows a replayed event without a valid
+         * MarshaledTime at the current time (TriggerProcessor); every other
+         * type refuses it (TimeMachinePour). Such an event does not move the
+         * shard's event-time clock.
+         */
+        if (sh->set->sc[t->scenario].type != BTYPE_TRIGGER) {
+            sh->stats.refused++;
+            return 0;
+        }
+        now = shard_now(sh);
+    } else if (sh->opts.clock == BUCKET_REPLAY && (rc = bucket_advance(sh, now)) < 0) {
         return rc;
+    }
     if ((b = shard_lookup(sh, t->key)) == NULL) {
         shard_make_room(sh, t->scenario);
         if ((b = bucket_new(sh, t->scenario, t->key)) == NULL)
