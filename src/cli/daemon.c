@@ -2,13 +2,20 @@
  * daemon.c - the command line of `phalanxd`, with CrowdSec's flag syntax
  * (Go's flag package: -flag, --flag, -flag=value, -flag value).
  *
- * What it does today: -version, -h, and -t (test the configuration file
- * named by -c: a YAML syntax check that reports file:line:column, and the
- * checks that need no other module). It does not start the agent or the
- * Local API, and says so instead of pretending to.
+ * What it does today: -version, -h, -t (test the configuration file named
+ * by -c: a YAML syntax check that reports file:line:column, and the checks
+ * that need no other module), and CrowdSec's replay / forensic mode:
+ * -dsn file:///path -type T [-label k:v]... [-no-api] [-dump-data DIR]
+ * [-order-event], which runs the agent pipeline (src/agent) over the file in
+ * event time and exits when it is exhausted. Until a Local API exists the
+ * alerts go to the JSON-lines file named by -alerts-file (ours), or stdout.
+ * Live mode (acquisition, Local API) is not there yet, and it says so.
  */
+#include <inttypes.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
+#include "agent/agent.h"
 #include "cli/cli.h"
 
 #define DEFAULT_CONFIG "/etc/phalanx/config.yaml"
@@ -20,6 +27,22 @@ daemon_usage(FILE *out)
             "Usage of phalanxd:\n"
             "  -c string\n"
             "    \tconfiguration file (default \"%s\")\n"
+            "  -dsn string\n"
+            "    \tprocess a single data source in time-machine: file:///path/to/log[.gz]\n"
+            "  -type string\n"
+            "    \tlabels.type for the file in time-machine (required with -dsn)\n"
+            "  -label value\n"
+            "    \tadditional label k:v for the file in time-machine (repeatable)\n"
+            "  -dump-data string\n"
+            "    \tdump parsers/buckets raw outputs to this directory\n"
+            "  -alerts-file string\n"
+            "    \twrite the replay's alerts there, one JSON object a line (default stdout)\n"
+            "  -no-api\tdisable the Local API\n"
+            "  -no-capi\n"
+            "    \tdisable the Central API\n"
+            "  -no-cs\tdisable the agent\n"
+            "  -order-event\n"
+            "    \tenforce event ordering (always on in our replay)\n"
             "  -t\ttest configuration and exit\n"
             "  -version\n"
             "    \tdisplay version\n"
@@ -146,15 +169,129 @@ flag_is(const char *arg, const char *name, const char **ret_value)
     return false;
 }
 
+static bool
+is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Our base grok set (grokky has it built in): as `phalanx hubtest` finds it. */
+static const char *
+base_patterns(char *buf, size_t size)
+{
+    const char *root = getenv("PHALANX_SOURCE_ROOT");
+    if (root != NULL && root[0] != '\0' &&
+        (size_t)snprintf(buf, size, "%s/config/patterns", root) < size && is_dir(buf))
+        return buf;
+    if (is_dir("config/patterns"))
+        return "config/patterns";
+    if (is_dir("/etc/phalanx/patterns"))
+        return "/etc/phalanx/patterns";
+    return NULL;
+}
+
+#define MAX_LABELS 64
+
+struct daemon_flags {
+    const char *config;
+    const char *dsn, *type, *dump_dir, *alerts_file;
+    struct agent_label labels[MAX_LABELS];
+    size_t nlabels;
+    bool test, version, no_cs;
+};
+
+static int
+run_replay(const struct daemon_flags *fl)
+{
+    struct agent_config cfg = { 0 };
+    struct agent_error err = { { 0 } };
+    struct agent *a = NULL;
+    struct agent_stats st;
+    FILE *out = NULL;
+    char pat[4096];
+    int rc = 1;
+
+    if (fl->type == NULL || fl->type[0] == '\0') {
+        fprintf(stderr, "phalanxd: -type is mandatory with -dsn (e.g. -type nginx)\n");
+        return 2;
+    }
+    if (agent_config_load(fl->config, &cfg, &err) < 0) {
+        fprintf(stderr, "phalanxd: %s\n", err.message);
+        return 1;
+    }
+    if ((a = agent_new(&cfg, base_patterns(pat, sizeof(pat)), &err)) == NULL) {
+        fprintf(stderr, "phalanxd: loading the items of %s: %s\n", cfg.config_dir, err.message);
+        goto out;
+    }
+    if (fl->alerts_file != NULL) {
+        if ((out = fopen(fl->alerts_file, "w")) == NULL) {
+            fprintf(stderr, "phalanxd: -alerts-file %s: %s\n", fl->alerts_file, strerror(errno));
+            goto out;
+        }
+    } else if (fl->dump_dir == NULL) {
+        out = stdout;
+    }
+    struct agent_replay_options o = {
+        .dsn = fl->dsn,
+        .type = fl->type,
+        .labels = fl->labels,
+        .nlabels = fl->nlabels,
+        .alerts = out,
+        .dump_dir = fl->dump_dir,
+    };
+    if (agent_replay(a, &o, &st, &err) < 0) {
+        fprintf(stderr, "phalanxd: replay of %s failed: %s\n", fl->dsn, err.message);
+        goto out;
+    }
+    if (out != NULL && out != stdout && fclose(out) != 0) {
+        out = NULL;
+        fprintf(stderr, "phalanxd: -alerts-file %s: %s\n", fl->alerts_file, strerror(errno));
+        goto out;
+    }
+    out = NULL;
+    fprintf(stderr,
+            "phalanxd: replay done: %" PRIu64 " lines (%" PRIu64 " parsed, %" PRIu64
+            " unparsed, %" PRIu64 " whitelisted, %" PRIu64 " too long), %" PRIu64 " pours, %" PRIu64
+            " overflows (%" PRIu64 " whitelisted), %" PRIu64 " alerts, %" PRIu64
+            " buckets evicted by the caps\n",
+            st.lines, st.parsed, st.unparsed, st.whitelisted, st.too_long, st.poured, st.overflows,
+            st.po_whitelisted, st.alerts, st.buckets.evicted);
+    rc = 0;
+out:
+    if (out != NULL && out != stdout)
+        fclose(out);
+    agent_free(a);
+    agent_config_clear(&cfg);
+    return rc;
+}
+
+/* Takes the value of a flag: the =value form, or the next argument. NULL when missing. */
+static const char *
+flag_value(const char *name, const char *value, int argc, char **argv, int *i)
+{
+    if (value != NULL)
+        return value;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "flag needs an argument: -%s\n", name);
+        daemon_usage(stderr);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 int
 cli_phalanxd_main(int argc, char **argv)
 {
-    const char *config = DEFAULT_CONFIG;
+    struct daemon_flags fl = { .config = DEFAULT_CONFIG };
     const char *value;
-    bool test = false, version = false;
+    static const char *const string_flags[] = { "c",         "dsn",         "type",
+                                                "dump-data", "alerts-file", "label" };
+    static const char *const bool_flags[] = { "no-api", "no-capi", "order-event" };
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        bool known = false;
         if (strcmp(arg, "--") == 0 || arg[0] != '-' || arg[1] == '\0') {
             fprintf(stderr, "phalanxd: unexpected argument \"%s\"\n", arg);
             daemon_usage(stderr);
@@ -164,45 +301,87 @@ cli_phalanxd_main(int argc, char **argv)
             daemon_usage(stdout);
             return 0;
         } else if (flag_is(arg, "version", &value)) {
-            version = true;
+            fl.version = true;
+            continue;
         } else if (flag_is(arg, "t", &value)) {
-            test = true;
-        } else if (flag_is(arg, "c", &value)) {
-            if (value == NULL) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "flag needs an argument: -c\n");
-                    daemon_usage(stderr);
+            fl.test = true;
+            continue;
+        } else if (flag_is(arg, "no-cs", &value)) {
+            fl.no_cs = true;
+            continue;
+        }
+        for (size_t k = 0; k < ARRAY_SIZE(bool_flags) && !known; k++)
+            known = flag_is(arg, bool_flags[k], &value);
+        if (known)
+            continue; /* accepted: there is no API to disable yet, and replay is always ordered */
+        for (size_t k = 0; k < ARRAY_SIZE(string_flags); k++) {
+            const char *name = string_flags[k];
+            if (!flag_is(arg, name, &value))
+                continue;
+            known = true;
+            if ((value = flag_value(name, value, argc, argv, &i)) == NULL)
+                return 2;
+            if (strcmp(name, "c") == 0) {
+                fl.config = value;
+            } else if (strcmp(name, "dsn") == 0) {
+                fl.dsn = value;
+            } else if (strcmp(name, "type") == 0) {
+                fl.type = value;
+            } else if (strcmp(name, "dump-data") == 0) {
+                fl.dump_dir = value;
+            } else if (strcmp(name, "alerts-file") == 0) {
+                fl.alerts_file = value;
+            } else {
+                const char *colon = strchr(value, ':');
+                if (colon == NULL || colon == value) {
+                    fprintf(stderr, "invalid value \"%s\" for flag -label: expected key:value\n",
+                            value);
                     return 2;
                 }
-                value = argv[++i];
+                if (fl.nlabels == MAX_LABELS) {
+                    fprintf(stderr, "phalanxd: more than %d -label flags\n", MAX_LABELS);
+                    return 2;
+                }
+                /* The key is cut in place: argv strings are ours to modify. */
+                *(char *)colon = '\0';
+                fl.labels[fl.nlabels].key = value;
+                fl.labels[fl.nlabels].value = colon + 1;
+                fl.nlabels++;
             }
-            config = value;
-        } else {
+            break;
+        }
+        if (!known) {
             fprintf(stderr, "flag provided but not defined: %s\n", arg);
             daemon_usage(stderr);
             return 2;
         }
     }
-    if (version) {
+    if (fl.version) {
         printf("version: v%s\n", PHALANX_VERSION);
         return 0;
     }
-    if (test) {
-        int problems = check_config(config);
+    if (fl.test) {
+        int problems = check_config(fl.config);
         if (problems != 0) {
             if (problems > 0)
                 fprintf(stderr,
                         "phalanxd: configuration test failed: %d problem%s in %s; fix "
                         "them and run phalanxd -t again\n",
-                        problems, problems > 1 ? "s" : "", config);
+                        problems, problems > 1 ? "s" : "", fl.config);
             return 1;
         }
-        printf("phalanxd: configuration file %s: test OK\n", config);
+        printf("phalanxd: configuration file %s: test OK\n", fl.config);
         return 0;
     }
+    if (fl.dsn != NULL && !fl.no_cs)
+        return run_replay(&fl);
+    if (fl.type != NULL || fl.dump_dir != NULL || fl.alerts_file != NULL || fl.nlabels > 0) {
+        fprintf(stderr, "phalanxd: -type, -label, -dump-data and -alerts-file need -dsn\n");
+        return 2;
+    }
     fprintf(stderr,
-            "phalanxd: this build cannot run the agent or the Local API yet; use -t to "
-            "check %s or -version\n",
-            config);
+            "phalanxd: this build cannot run the agent in live mode or the Local API yet; "
+            "use -dsn file:///path -type TYPE to replay a log, -t to check %s, or -version\n",
+            fl.config);
     return 1;
 }

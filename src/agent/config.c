@@ -1,0 +1,192 @@
+/*
+ * config.c - the keys of CrowdSec's config.yaml the agent needs
+ * (config_paths, crowdsec_service) with CrowdSec's defaults, read with
+ * libyaml's document API. Other sections and keys are left to their owners
+ * (phalanxd -t checks the section names).
+ */
+#include "agent/internal.h"
+
+#include <stdarg.h>
+#include <yaml.h>
+
+void
+agent_errorf(struct agent_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+}
+
+void
+agent_config_clear(struct agent_config *c)
+{
+    free(c->config_dir);
+    free(c->data_dir);
+    free(c->simulation_path);
+    free(c->hub_dir);
+    free(c->index_path);
+    free(c->pattern_dir);
+    memset(c, 0, sizeof(*c));
+}
+
+static yaml_node_t *
+map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+    if (map == NULL || map->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key);
+        if (k != NULL && k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)k->data.scalar.value, key) == 0)
+            return yaml_document_get_node(doc, p->value);
+    }
+    return NULL;
+}
+
+/* A string key: copied into *dst when present and non-empty. 0, or -1 with err. */
+static int
+get_str(yaml_document_t *doc, yaml_node_t *sec, const char *section, const char *key, char **dst,
+        struct agent_error *err)
+{
+    yaml_node_t *n = map_get(doc, sec, key);
+    if (n == NULL)
+        return 0;
+    if (n->type != YAML_SCALAR_NODE) {
+        agent_errorf(err, "line %zu: %s.%s must be a string", n->start_mark.line + 1, section, key);
+        return -1;
+    }
+    if (n->data.scalar.length == 0)
+        return 0;
+    char *s = strdup((const char *)n->data.scalar.value);
+    if (s == NULL) {
+        agent_errorf(err, "out of memory");
+        return -1;
+    }
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+static int
+get_uint(yaml_document_t *doc, yaml_node_t *sec, const char *section, const char *key,
+         unsigned long long max, unsigned long long *dst, struct agent_error *err)
+{
+    yaml_node_t *n = map_get(doc, sec, key);
+    if (n == NULL)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = 0;
+    if (n->type == YAML_SCALAR_NODE && n->data.scalar.value[0] != '-')
+        v = strtoull((const char *)n->data.scalar.value, &end, 10);
+    if (n->type != YAML_SCALAR_NODE || end == NULL || end == (char *)n->data.scalar.value ||
+        *end != '\0' || errno != 0 || v > max) {
+        agent_errorf(err, "line %zu: %s.%s must be an integer from 0 to %llu",
+                     n->start_mark.line + 1, section, key, max);
+        return -1;
+    }
+    *dst = v;
+    return 0;
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    char *s = malloc(n + strlen(name) + 2);
+    if (s != NULL) {
+        memcpy(s, dir, n);
+        s[n] = '/';
+        memcpy(s + n + 1, name, strlen(name) + 1);
+        if (n > 0 && dir[n - 1] == '/')
+            memmove(s + n, s + n + 1, strlen(name) + 1);
+    }
+    return s;
+}
+
+int
+agent_config_load(const char *path, struct agent_config *ret, struct agent_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    bool have_doc = false;
+    int rc = -1;
+    struct agent_config c = { 0 };
+    unsigned long long pr = 1, br = 1, orr = 1, mb = AGENT_DEFAULT_MAX_BUCKETS, mbs = 0;
+
+    if (f == NULL) {
+        agent_errorf(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        agent_errorf(err, "out of memory");
+        return -1;
+    }
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &doc)) {
+        agent_errorf(err, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+                     parser.problem_mark.column + 1,
+                     parser.problem ? parser.problem : "syntax error");
+        goto out;
+    }
+    have_doc = true;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    yaml_node_t *paths = map_get(&doc, root, "config_paths");
+    yaml_node_t *svc = map_get(&doc, root, "crowdsec_service");
+    struct agent_error e = { { 0 } };
+    if (get_str(&doc, paths, "config_paths", "config_dir", &c.config_dir, &e) < 0 ||
+        get_str(&doc, paths, "config_paths", "data_dir", &c.data_dir, &e) < 0 ||
+        get_str(&doc, paths, "config_paths", "simulation_path", &c.simulation_path, &e) < 0 ||
+        get_str(&doc, paths, "config_paths", "hub_dir", &c.hub_dir, &e) < 0 ||
+        get_str(&doc, paths, "config_paths", "index_path", &c.index_path, &e) < 0 ||
+        get_str(&doc, paths, "config_paths", "pattern_dir", &c.pattern_dir, &e) < 0 ||
+        get_uint(&doc, svc, "crowdsec_service", "parser_routines", AGENT_MAX_ROUTINES, &pr, &e) <
+            0 ||
+        get_uint(&doc, svc, "crowdsec_service", "buckets_routines", AGENT_MAX_ROUTINES, &br, &e) <
+            0 ||
+        get_uint(&doc, svc, "crowdsec_service", "output_routines", AGENT_MAX_ROUTINES, &orr, &e) <
+            0 ||
+        get_uint(&doc, svc, "crowdsec_service", "max_buckets", SIZE_MAX / 2, &mb, &e) < 0 ||
+        get_uint(&doc, svc, "crowdsec_service", "max_buckets_per_scenario", SIZE_MAX / 2, &mbs,
+                 &e) < 0) {
+        agent_errorf(err, "%s: %.900s", path, e.message);
+        goto out;
+    }
+    /* CrowdSec's defaults (csconfig.NewDefaultConfig and the Load* fill-ins). */
+    if (c.config_dir == NULL && (c.config_dir = strdup("/etc/crowdsec/")) == NULL)
+        goto oom;
+    if (c.data_dir == NULL) {
+        agent_errorf(err, "%s: config_paths.data_dir is required (where the items' data files are)",
+                     path);
+        goto out;
+    }
+    if (c.hub_dir == NULL && (c.hub_dir = join(c.config_dir, "hub")) == NULL)
+        goto oom;
+    if (c.index_path == NULL && (c.index_path = join(c.hub_dir, ".index.json")) == NULL)
+        goto oom;
+    if (c.pattern_dir == NULL && (c.pattern_dir = join(c.config_dir, "patterns")) == NULL)
+        goto oom;
+    /* Routine counts below 1 mean 1, as CrowdSec starts at least one of each. */
+    c.parser_routines = pr > 0 ? (unsigned)pr : 1;
+    c.buckets_routines = br > 0 ? (unsigned)br : 1;
+    c.output_routines = orr > 0 ? (unsigned)orr : 1;
+    c.max_buckets = (size_t)mb;
+    c.max_buckets_per_scenario = (size_t)mbs;
+    *ret = c;
+    memset(&c, 0, sizeof(c));
+    rc = 0;
+    goto out;
+oom:
+    agent_errorf(err, "out of memory");
+out:
+    agent_config_clear(&c);
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}

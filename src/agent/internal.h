@@ -1,0 +1,67 @@
+/*
+ * internal.h - the pieces of the agent (private to src/agent): the bounded
+ * queue between stages, the replay source and the loaded items.
+ */
+#ifndef PHALANX_AGENT_INTERNAL_H
+#define PHALANX_AGENT_INTERNAL_H
+
+#include "agent/agent.h"
+#include "bucket/bucket.h"
+#include "grok/grok.h"
+#include "parser/parser.h"
+
+#include <pthread.h>
+
+/* Formats the message of err (vsnprintf: truncation of long paths is fine). */
+void agent_errorf(struct agent_error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* --- a bounded blocking FIFO of pointers (mutex + two condvars) --- */
+
+struct agent_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    void **ring;
+    size_t cap, head, len;
+    bool closed;
+    uint64_t waits; /* pushes that found the queue full */
+};
+
+int agent_queue_init(struct agent_queue *q, size_t cap);
+void agent_queue_destroy(struct agent_queue *q);
+/* Waits while full. 0, or -EPIPE once closed (the item is not queued). */
+int agent_queue_push(struct agent_queue *q, void *item);
+/* Waits while empty; NULL once closed and drained. */
+void *agent_queue_pop(struct agent_queue *q);
+void agent_queue_close(struct agent_queue *q);
+
+/* --- the replay source: CrowdSec's file datasource in cat mode --- */
+
+#define AGENT_MAX_LINE      (64 * 1024) /* bufio.Scanner's default as the file source sets it */
+#define AGENT_MAX_LINE_HARD (16 * 1024 * 1024)
+
+struct agent_source;
+
+/* Opens the files a file:// DSN names (glob, sorted). 0, or -1 with err. */
+int agent_source_open(const char *dsn, struct agent_source **ret, struct agent_error *err);
+void agent_source_free(struct agent_source *s);
+/*
+ * The next non-empty line (without its \n or \r\n), valid until the next call,
+ * and the file it came from. 1, 0 at the end, -1 on a read error with err.
+ */
+int agent_source_next(struct agent_source *s, const char **ret_line, size_t *ret_len,
+                      const char **ret_file, struct agent_error *err);
+/* Lines dropped for being longer than max_buffer_size. */
+uint64_t agent_source_too_long(const struct agent_source *s);
+
+/* --- the loaded items --- */
+
+struct agent {
+    struct grok_library *grok;
+    struct parser_set *parsers;
+    struct parser_set *postoverflows; /* NULL when none is installed */
+    struct bucket_set *scenarios;
+    bool has_reprocess; /* a scenario has reprocess: true */
+    struct agent_config cfg;
+};
+
+#endif
