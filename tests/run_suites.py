@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 TAP_RE = re.compile(r"^(not ok|ok)\b(.*)$")
 
@@ -91,10 +92,41 @@ def run_lint(args, totals):
     totals.add("lint", p, len(checks) - p, 0, bad)
 
 
+def start_postgres(totals):
+    """Starts scripts/pg-test.sh's throw-away cluster for the storage suite.
+
+    Returns (env, cluster dir or None). PHALANX_PG=skip skips it on purpose; a
+    cluster that does not start counts as a failure (and the PostgreSQL cases
+    then fail too, since they get no PHALANX_PG_CONNINFO)."""
+    env = dict(os.environ)
+    if env.get("PHALANX_PG") == "skip" or env.get("PHALANX_PG_CONNINFO"):
+        return env, None
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "pg-test.sh")
+    pgdir = tempfile.mkdtemp(prefix="phalanx-pg.")
+    r = subprocess.run(["sh", script, "start", pgdir], capture_output=True, text=True)
+    if r.returncode != 0 or not r.stdout.strip():
+        totals.add("postgres", 0, 1, 0, ["not ok PostgreSQL test cluster did not start: " +
+                                         (r.stderr or r.stdout)[-800:]])
+        subprocess.run(["sh", script, "stop", pgdir], capture_output=True)
+        return env, None
+    env["PHALANX_PG_CONNINFO"] = r.stdout.strip().splitlines()[-1]
+    return env, pgdir
+
+
+def stop_postgres(pgdir):
+    if pgdir:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "pg-test.sh")
+        subprocess.run(["sh", script, "stop", pgdir], capture_output=True)
+
+
 def run_unit(args, totals):
-    r = subprocess.run(["meson", "test", "-C", args.build, "--num-processes",
-                        str(args.jobs), "--print-errorlogs"],
-                       capture_output=True, text=True)
+    env, pgdir = start_postgres(totals)
+    try:
+        r = subprocess.run(["meson", "test", "-C", args.build, "--num-processes",
+                            str(args.jobs), "--print-errorlogs"],
+                           capture_output=True, text=True, env=env)
+    finally:
+        stop_postgres(pgdir)
     log = os.path.join(args.build, "meson-logs", "testlog.json")
     p = f = s = 0
     bad = []
