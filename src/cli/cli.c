@@ -11,9 +11,11 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
+    { "bouncers", "Manage bouncers [requires local API]", cli_cmd_bouncers },
     { "explain", "Explain log pipeline", cli_cmd_explain },
     { "expr", "Compile and evaluate an expression (CrowdSec's expr language)", cli_cmd_expr },
     { "hubtest", "Run functional tests on hub configurations", cli_cmd_hubtest },
+    { "machines", "Manage local API machines [requires local API]", cli_cmd_machines },
     { "version", "Display version", cli_cmd_version },
 };
 

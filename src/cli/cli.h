@@ -20,5 +20,7 @@ int cli_cmd_explain(int argc, char **argv);
 int cli_cmd_expr(int argc, char **argv);
 int cli_cmd_hubtest(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
+int cli_cmd_bouncers(int argc, char **argv);
+int cli_cmd_machines(int argc, char **argv);
 
 #endif

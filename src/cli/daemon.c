@@ -9,7 +9,9 @@
  * [-order-event], which runs the agent pipeline (src/agent) over the file in
  * event time and exits when it is exhausted. Until a Local API exists the
  * alerts go to the JSON-lines file named by -alerts-file (ours), or stdout.
- * Live mode (acquisition, Local API) is not there yet, and it says so.
+ * Without -dsn, phalanxd -c CONFIG serves the Local API (src/lapi) in the
+ * foreground when api.server.enable is true, until SIGINT/SIGTERM; the
+ * agent's live mode (acquisition) is not there yet, and it says so.
  */
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -17,6 +19,11 @@
 
 #include "agent/agent.h"
 #include "cli/cli.h"
+#include "common/log.h"
+#include "lapi/lapi.h"
+
+#include <pthread.h>
+#include <signal.h>
 
 #define DEFAULT_CONFIG "/etc/phalanx/config.yaml"
 
@@ -198,7 +205,7 @@ struct daemon_flags {
     const char *dsn, *type, *dump_dir, *alerts_file;
     struct agent_label labels[MAX_LABELS];
     size_t nlabels;
-    bool test, version, no_cs;
+    bool test, version, no_cs, no_api;
 };
 
 static int
@@ -266,6 +273,55 @@ out:
     return rc;
 }
 
+/*
+ * Live mode, LAPI half: serves the Local API in the foreground until SIGINT
+ * or SIGTERM. The signals are blocked before MHD starts its threads, so they
+ * inherit the mask and only sigwait() here sees them.
+ */
+static int
+run_lapi(const struct daemon_flags *fl)
+{
+    struct lapi_config c = { 0 };
+    struct lapi_error err = { { 0 } };
+    struct lapi *l = NULL;
+    sigset_t set;
+    int sig = 0;
+
+    if (lapi_config_load(fl->config, &c, &err) != 0) {
+        fprintf(stderr, "phalanxd: %s\n", err.msg);
+        return 1;
+    }
+    if (!c.enable) {
+        fprintf(stderr,
+                "phalanxd: api.server.enable is false in %s and the agent cannot run in "
+                "live mode yet: nothing to do\n",
+                fl->config);
+        lapi_config_clear(&c);
+        return 1;
+    }
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    log_init("phalanxd", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+    if (lapi_start(&c, &l, &err) != 0) {
+        fprintf(stderr, "phalanxd: cannot start the Local API: %s\n", err.msg);
+        lapi_config_clear(&c);
+        return 1;
+    }
+    log_info("Local API listening on %s (port %u, %s database)", c.listen_uri,
+             (unsigned)lapi_port(l), c.db_type);
+    if (!fl->no_cs)
+        log_warn("the agent's live mode (acquisition) does not exist yet: only the Local API "
+                 "runs; use -dsn to replay a log");
+    while (sigwait(&set, &sig) != 0)
+        ;
+    log_info("signal %d received, stopping the Local API", sig);
+    lapi_stop(l);
+    lapi_config_clear(&c);
+    return 0;
+}
+
 /* Takes the value of a flag: the =value form, or the next argument. NULL when missing. */
 static const char *
 flag_value(const char *name, const char *value, int argc, char **argv, int *i)
@@ -308,6 +364,9 @@ cli_phalanxd_main(int argc, char **argv)
             continue;
         } else if (flag_is(arg, "no-cs", &value)) {
             fl.no_cs = true;
+            continue;
+        } else if (flag_is(arg, "no-api", &value)) {
+            fl.no_api = true;
             continue;
         }
         for (size_t k = 0; k < ARRAY_SIZE(bool_flags) && !known; k++)
@@ -379,9 +438,12 @@ cli_phalanxd_main(int argc, char **argv)
         fprintf(stderr, "phalanxd: -type, -label, -dump-data and -alerts-file need -dsn\n");
         return 2;
     }
+    if (!fl.no_api)
+        return run_lapi(&fl);
     fprintf(stderr,
-            "phalanxd: this build cannot run the agent in live mode or the Local API yet; "
-            "use -dsn file:///path -type TYPE to replay a log, -t to check %s, or -version\n",
+            "phalanxd: this build cannot run the agent in live mode yet and -no-api disables the "
+            "Local API; use -dsn file:///path -type TYPE to replay a log, -t to check %s, or "
+            "-version\n",
             fl.config);
     return 1;
 }

@@ -1,0 +1,475 @@
+/*
+ * server.c - the HTTP core of the Local API on libmicrohttpd: epoll with an
+ * internal thread pool, the route tables of routes_*.c, authentication from
+ * the headers on MHD's first callback, bounded request bodies, and CrowdSec's
+ * JSON error bodies ({"message": "..."}).
+ *
+ * A request moves through three callbacks of MHD's access handler: headers
+ * (route, method, authentication, Content-Length against the limit; any
+ * refusal is answered at once, before a body byte is read), body chunks
+ * (appended while under the limit, discarded past it), and the final call
+ * (the handler runs and its response is queued).
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "lapi/internal.h"
+#include "lapi/profiles.h"
+
+struct conn_state {
+    struct lapi_request req;
+    const struct lapi_route *route;
+    size_t limit;
+    bool too_large;
+    bool answered; /* a response was queued on the first call */
+};
+
+int64_t
+lapi_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+lapi_reply_text(struct lapi_response *out, unsigned status, char *owned_json)
+{
+    free(out->body);
+    out->status = status;
+    out->body = owned_json;
+}
+
+void
+lapi_reply_json(struct lapi_response *out, unsigned status, json_t *j)
+{
+    char *s = j != NULL ? model_json_dumps(j) : NULL;
+    json_decref(j);
+    if (s == NULL) {
+        lapi_reply_message(out, 500, "cannot encode the response");
+        return;
+    }
+    lapi_reply_text(out, status, s);
+}
+
+void
+lapi_reply_message(struct lapi_response *out, unsigned status, const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "message", msg);
+    char *s = j != NULL ? model_json_dumps(j) : NULL;
+    json_decref(j);
+    lapi_reply_text(out, status, s);
+}
+
+void
+lapi_reply_store_error(struct lapi_response *out, int rc, const struct store_error *err)
+{
+    unsigned status = rc == -ENOENT ? 404 : rc == -EEXIST ? 403 : rc == -EINVAL ? 400 : 500;
+    lapi_reply_message(out, status, err->msg[0] != '\0' ? err->msg : strerror(-rc));
+}
+
+const char *
+lapi_param(const struct lapi_request *r, const char *key)
+{
+    for (size_t i = 0; i < r->nparams; i++) {
+        if (strcmp(r->params[i].key, key) == 0)
+            return r->params[i].value;
+    }
+    return NULL;
+}
+
+json_t *
+lapi_body_json(const struct lapi_request *r, struct lapi_response *out)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    if (r->body_len == 0) {
+        lapi_reply_message(out, 400, "EOF");
+        return NULL;
+    }
+    j = json_loadb(r->body, r->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (j == NULL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
+                 jerr.text);
+        lapi_reply_message(out, 400, msg);
+    }
+    return j;
+}
+
+static void
+handle_health(struct lapi_request *r, struct lapi_response *out)
+{
+    lapi_reply_json(out, 200, json_pack("{s:s}", "status", "up"));
+}
+
+static const struct lapi_route routes_core[] = {
+    { "GET", "/health", false, LAPI_AUTH_NONE, handle_health },
+};
+
+struct route_table {
+    const struct lapi_route *v;
+    const size_t *n;
+};
+
+static const size_t routes_core_n = ARRAY_SIZE(routes_core);
+
+static const struct route_table route_tables[] = {
+    { routes_core, &routes_core_n },
+    { lapi_routes_decisions, &lapi_routes_decisions_n },
+    { lapi_routes_watchers, &lapi_routes_watchers_n },
+    { lapi_routes_alerts, &lapi_routes_alerts_n },
+};
+
+static bool
+path_matches(const struct lapi_route *rt, const char *path, const char **ret_arg)
+{
+    if (!rt->with_arg)
+        return strcmp(rt->path, path) == 0;
+    size_t n = strlen(rt->path);
+    if (strncmp(rt->path, path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL)
+        return false;
+    *ret_arg = path + n;
+    return true;
+}
+
+/* The route for (method, path); *ret_status is 404 or 405 when there is none. */
+static const struct lapi_route *
+find_route(const char *method, const char *path, const char **ret_arg, unsigned *ret_status)
+{
+    bool path_known = false;
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+
+    for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++) {
+        for (size_t i = 0; i < *route_tables[t].n; i++) {
+            const struct lapi_route *rt = &route_tables[t].v[i];
+            const char *arg = NULL;
+            if (!path_matches(rt, path, &arg))
+                continue;
+            path_known = true;
+            if (strcmp(rt->method, m) == 0) {
+                *ret_arg = arg;
+                return rt;
+            }
+        }
+    }
+    *ret_status = path_known ? 405 : 404;
+    return NULL;
+}
+
+static enum MHD_Result
+collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct lapi_request *r = cls;
+    if (r->nparams == LAPI_MAX_QUERY_PARAMS) {
+        r->too_many_params = true;
+        return MHD_NO;
+    }
+    r->params[r->nparams].key = key;
+    r->params[r->nparams].value = value != NULL ? value : "";
+    r->nparams++;
+    return MHD_YES;
+}
+
+static void
+peer_address(struct MHD_Connection *c, struct lapi_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->peer_ip[0] = '\0';
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, r->peer_ip, sizeof(r->peer_ip));
+        r->peer_loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, r->peer_ip, sizeof(r->peer_ip));
+        r->peer_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *c, const struct lapi_response *resp_in)
+{
+    struct lapi_response resp = *resp_in;
+    struct MHD_Response *mr;
+    enum MHD_Result ret;
+    size_t len = resp.body != NULL ? strlen(resp.body) : 0;
+
+    mr = MHD_create_response_from_buffer(len, resp.body != NULL ? resp.body : (void *)"",
+                                         resp.body != NULL ? MHD_RESPMEM_MUST_FREE
+                                                           : MHD_RESPMEM_PERSISTENT);
+    if (mr == NULL) {
+        free(resp.body);
+        return MHD_NO;
+    }
+    if (resp.body != NULL)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json; charset=utf-8");
+    ret = MHD_queue_response(c, resp.status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+static enum MHD_Result
+answer_now(struct conn_state *st, struct MHD_Connection *c, unsigned status, const char *json)
+{
+    struct lapi_response resp = { 0 };
+    lapi_reply_text(&resp, status, json != NULL ? strdup(json) : NULL);
+    st->answered = true;
+    return send_response(c, &resp);
+}
+
+/* Headers are in: route, authenticate, check the announced size. */
+static enum MHD_Result
+on_headers(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, const char *url,
+           const char *method)
+{
+    struct lapi_request *r = &st->req;
+    unsigned status = 404;
+    const char *arg = NULL;
+
+    r->lapi = l;
+    r->method = method;
+    r->path = url;
+    r->start_ns = lapi_now_ns();
+    r->user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    peer_address(c, r);
+    st->route = find_route(method, url, &arg, &status);
+    if (st->route == NULL)
+        return answer_now(st, c, status,
+                          status == 404 ? "{\"message\":\"not found\"}"
+                                        : "{\"message\":\"method not allowed\"}");
+    if (arg != NULL && (r->path_arg = strdup(arg)) == NULL)
+        return MHD_NO;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, r);
+    if (r->too_many_params)
+        return answer_now(st, c, 400, "{\"message\":\"too many query parameters\"}");
+
+    st->limit = LAPI_BODY_MAX_UNAUTH;
+    if (st->route->auth == LAPI_AUTH_KEY) {
+        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+        if (lapi_auth_bouncer(r, key) != 0)
+            return answer_now(st, c, 403, "{\"message\":\"access forbidden\"}");
+        st->limit = LAPI_BODY_MAX_AUTH;
+    } else if (st->route->auth == LAPI_AUTH_JWT) {
+        char msg[128];
+        const char *authz =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (lapi_auth_jwt(r, authz, msg, sizeof(msg)) != 0) {
+            json_t *j = json_pack("{s:i,s:s}", "code", 401, "message", msg);
+            char *s = j != NULL ? model_json_dumps(j) : NULL;
+            json_decref(j);
+            struct lapi_response resp = { 0 };
+            lapi_reply_text(&resp, 401, s);
+            st->answered = true;
+            return send_response(c, &resp);
+        }
+        st->limit = LAPI_BODY_MAX_AUTH;
+    }
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        errno = 0;
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno != 0 || end == cl || n > st->limit)
+            return answer_now(st, c, 413, "{\"message\":\"request body too large\"}");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result
+on_body(struct conn_state *st, const char *data, size_t len)
+{
+    struct lapi_request *r = &st->req;
+
+    if (st->too_large || len > st->limit - r->body_len) {
+        st->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        return MHD_YES;
+    }
+    char *nb = realloc(r->body, r->body_len + len + 1);
+    if (nb == NULL)
+        return MHD_NO;
+    memcpy(nb + r->body_len, data, len);
+    r->body = nb;
+    r->body_len += len;
+    nb[r->body_len] = '\0';
+    return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct lapi *l = cls;
+    struct conn_state *st = *con_cls;
+
+    if (st == NULL) {
+        if ((st = calloc(1, sizeof(*st))) == NULL)
+            return MHD_NO;
+        *con_cls = st;
+        return on_headers(l, st, c, url, method);
+    }
+    if (st->answered) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        enum MHD_Result rc = on_body(st, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return rc;
+    }
+    if (st->too_large)
+        return answer_now(st, c, 413, "{\"message\":\"request body too large\"}");
+    struct lapi_response resp = { 0 };
+    st->route->handler(&st->req, &resp);
+    if (resp.status == 0)
+        lapi_reply_message(&resp, 500, "internal error");
+    log_debug("lapi: %s %s %s -> %u", st->req.peer_ip, method, url, resp.status);
+    st->answered = true;
+    return send_response(c, &resp);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct conn_state *st = *con_cls;
+    if (st == NULL)
+        return;
+    free(st->req.path_arg);
+    free(st->req.machine_id);
+    free(st->req.body);
+    store_bouncer_clear(&st->req.bouncer);
+    free(st);
+    *con_cls = NULL;
+}
+
+/* MHD's messages go through our log; MHD gives the format, so it is checked there. */
+static void PRINTF_LIKE(2, 0) mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    log_vmsg(LOG_LEVEL_WARN, fmt, ap);
+}
+
+/* "host:port" or "[v6]:port" into a socket address; 0 or -1. */
+static int
+resolve_listen(const char *uri, struct sockaddr_storage *ss, struct lapi_error *err)
+{
+    char host[256];
+    const char *colon = strrchr(uri, ':');
+    struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *ai = NULL;
+
+    if (colon == NULL || colon[1] == '\0' || (size_t)(colon - uri) >= sizeof(host)) {
+        snprintf(err->msg, sizeof(err->msg), "listen_uri '%s' is not host:port", uri);
+        return -1;
+    }
+    const char *h = uri;
+    size_t hl = (size_t)(colon - uri);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    int rc = getaddrinfo(hl > 0 ? host : NULL, colon + 1, &hints, &ai);
+    if (rc != 0 || ai == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "listen_uri '%s': %s", uri, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static void
+lapi_free(struct lapi *l)
+{
+    if (l == NULL)
+        return;
+    if (l->mhd != NULL)
+        MHD_stop_daemon(l->mhd);
+    profiles_free(l->profiles);
+    store_close(l->store);
+    if (l->secret_env != NULL) {
+        explicit_bzero(l->secret_env, strlen(l->secret_env));
+        free(l->secret_env);
+    }
+    explicit_bzero(l->secret, sizeof(l->secret));
+    free(l);
+}
+
+int
+lapi_start(const struct lapi_config *c, struct lapi **ret, struct lapi_error *err)
+{
+    struct lapi *l = calloc(1, sizeof(*l));
+    struct store_error serr = { { 0 } };
+    struct sockaddr_storage ss;
+
+    if (l == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return -1;
+    }
+    if (lapi_secret_init(l, err) != 0)
+        goto fail;
+    if (resolve_listen(c->listen_uri, &ss, err) != 0)
+        goto fail;
+    if (store_open(c->db_type, c->db_dsn, &l->store, &serr) != 0 ||
+        store_migrate(l->store, &serr) != 0) {
+        snprintf(err->msg, sizeof(err->msg), "database (%s): %s", c->db_type, serr.msg);
+        goto fail;
+    }
+    if (c->profiles_path != NULL) {
+        struct profiles_error perr = { { 0 }, 0, { 0 } };
+        if ((l->profiles = profiles_load(c->profiles_path, &perr)) == NULL) {
+            snprintf(err->msg, sizeof(err->msg), "%.200s:%d: %.280s", perr.file, perr.line,
+                     perr.message);
+            goto fail;
+        }
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    l->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, l,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)(c->threads > 0 ? c->threads : 4), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)c->connection_timeout_sec, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, l, MHD_OPTION_END);
+    if (l->mhd == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "cannot listen on %s: %s", c->listen_uri,
+                 strerror(errno));
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = di != NULL ? di->port : 0;
+    *ret = l;
+    return 0;
+fail:
+    lapi_free(l);
+    return -1;
+}
+
+uint16_t
+lapi_port(const struct lapi *l)
+{
+    return l->port;
+}
+
+void
+lapi_stop(struct lapi *l)
+{
+    lapi_free(l);
+}
