@@ -1,32 +1,37 @@
 #!/bin/sh
-# `make run`: the main job on the embedded default, as far as it exists today.
-# There is no agent or Local API yet, so this checks the shipped configuration and
-# shows the expression engine evaluating real CrowdSec hub expressions. It grows
-# into `phalanxd` in the foreground as the daemon lands.
+# `make run`: phalanxd in the foreground on the embedded default, as far as the
+# daemon exists today: the Local API on 127.0.0.1:8080 with SQLite under ./var/
+# and CrowdSec's default profiles. The agent's live acquisition is not built
+# yet (forensic replay is: phalanxd -dsn). Ctrl-C stops it.
 set -eu
 build=${1:-build}
+state=${PHALANX_STATE:-var}
 phalanx="$build/phalanx"
 phalanxd="$build/phalanxd"
+listen=${PHALANX_LISTEN:-127.0.0.1:8080}
 
-echo "== phalanxd -t -c config/config.yaml (configuration check)"
-"$phalanxd" -t -c config/config.yaml
+mkdir -p "$state/data"
+conf="$state/config.yaml"
+# Our shipped config.yaml with every path moved under the state directory.
+sed -e "s|/etc/phalanx/profiles.yaml|$PWD/config/profiles.yaml|" \
+    -e "s|/etc/phalanx/|$PWD/$state/|g" \
+    -e "s|/var/lib/phalanx/data/|$PWD/$state/data/|g" \
+    -e "s|listen_uri: .*|listen_uri: $listen|" \
+    config/config.yaml >"$conf"
 
-state=$(mktemp -d)
-trap 'rm -rf "$state"' EXIT
-cat >"$state/event.json" <<'JSON'
-{"evt": {"Line": {"Raw": "Nov 27 10:00:01 host sshd[42]: Failed password for root from 192.0.2.7 port 4242 ssh2",
-                  "Labels": {"type": "syslog"}},
-         "Parsed": {"program": "sshd", "sshd_client_ip": "192.0.2.7", "user": "root"},
-         "Meta": {"log_type": "ssh_failed-auth", "service": "ssh", "source_ip": "192.0.2.7"}}}
-JSON
+echo "== configuration check: phalanxd -t -c $conf"
+"$phalanxd" -t -c "$conf"
 
-run() {
-    echo "== phalanx expr --context $1 \"$2\""
-    "$phalanx" expr --context "$1" --env "$state/event.json" "$2"
-}
-run parser "evt.Parsed.program in ['sshd-session', 'sshd']"
-run scenario "evt.Meta.log_type == 'ssh_failed-auth'"
-run scenario "evt.Meta.source_ip"
-run parser "IpInRange(evt.Meta.source_ip, '192.0.2.0/24') && Upper(evt.Parsed.user) == 'ROOT'"
-run parser "Split(evt.Line.Raw, ' ') | filter(# contains '.') | map(trimSuffix(#, ':'))"
-echo "== done: the daemon (agent + Local API) is not built yet; see README.md, Roadmap"
+echo "== a quick look at the expression engine (phalanx expr)"
+"$phalanx" expr "IpInRange('192.0.2.7', '192.0.2.0/24') && Upper('root') == 'ROOT'"
+
+if ! "$phalanx" bouncers list -c "$conf" 2>/dev/null | grep -q 'make-run-bouncer'; then
+    key=$("$phalanx" bouncers add make-run-bouncer -c "$conf" -o raw)
+    echo "$key" >"$state/bouncer.key"
+fi
+echo "== Local API on http://$listen (SQLite: $state/data/phalanx.db)"
+echo "   a bouncer key is in $state/bouncer.key; try:"
+echo "   curl -s -H \"X-Api-Key: \$(cat $state/bouncer.key)\" http://$listen/v1/decisions/stream?startup=true"
+echo "   live log acquisition is not built yet: replay a log with"
+echo "   $phalanxd -c $conf -dsn file:///var/log/auth.log -type syslog"
+exec "$phalanxd" -c "$conf"

@@ -25,35 +25,27 @@ load_fail(struct loader *ld, int line, const char *fmt, ...)
 const struct ynode *
 yget(const struct ynode *map, const char *key)
 {
-    if (map == NULL || map->type != YNODE_MAP)
-        return NULL;
-    for (size_t i = 0; i < map->n; i++)
-        if (map->items[2 * i]->type == YNODE_SCALAR && strcmp(map->items[2 * i]->str, key) == 0)
-            return map->items[2 * i + 1];
-    return NULL;
+    return ynode_map_get(map, key);
 }
 
 int
-ycheck_keys(struct loader *ld, const struct ynode *y, const char *what,
-            const char *const *allowed, size_t nallowed)
+ycheck_keys(struct loader *ld, const struct ynode *y, const char *what, const char *const *allowed,
+            size_t nallowed)
 {
-    if (y->type != YNODE_MAP)
+    const struct ynode *k;
+
+    switch (ynode_check_keys(y, allowed, nallowed, &k)) {
+    case YKEYS_NOT_MAP:
         return load_fail(ld, y->line, "yaml: cannot unmarshal %s into %s", ynode_kind(y), what);
-    for (size_t i = 0; i < y->n; i++) {
-        const struct ynode *k = y->items[2 * i];
-        bool found = false;
-        if (k->type != YNODE_SCALAR)
-            return load_fail(ld, k->line, "yaml: %s: a key must be a string, not %s", what,
-                             ynode_kind(k));
-        for (size_t j = 0; j < nallowed && !found; j++)
-            found = strcmp(k->str, allowed[j]) == 0;
-        if (!found)
-            return load_fail(ld, k->line, "yaml: field %.60s not found in type %s", k->str, what);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(y->items[2 * j]->str, k->str) == 0)
-                return load_fail(ld, k->line, "yaml: key \"%.60s\" already set in map", k->str);
+    case YKEYS_NOT_STRING:
+        return load_fail(ld, k->line, "yaml: %s: a key must be a string, not %s", what,
+                         ynode_kind(k));
+    case YKEYS_UNKNOWN:
+        return load_fail(ld, k->line, "yaml: field %.60s not found in type %s", k->str, what);
+    case YKEYS_DUPLICATE:
+        return load_fail(ld, k->line, "yaml: key \"%.60s\" already set in map", k->str);
+    default: return 0;
     }
-    return 0;
 }
 
 static int
@@ -196,20 +188,7 @@ yfloat32(struct loader *ld, const struct ynode *v, const char *key, float *ret)
 int
 yaml_bool_value(const struct ynode *v)
 {
-    static const char *const yes[] = { "y",    "Y",    "yes", "Yes", "YES", "true",
-                                       "True", "TRUE", "on",  "On",  "ON" };
-    static const char *const no[] = { "n",     "N",     "no",  "No",  "NO", "false",
-                                      "False", "FALSE", "off", "Off", "OFF" };
-
-    if (v == NULL || v->type != YNODE_SCALAR || !v->plain)
-        return -1;
-    for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-        if (strcmp(v->str, yes[i]) == 0)
-            return 1;
-        if (strcmp(v->str, no[i]) == 0)
-            return 0;
-    }
-    return -1;
+    return ynode_bool_value(v);
 }
 
 int

@@ -113,8 +113,7 @@ format_satisfied(const char *s)
 }
 
 static int
-parse_dur(struct loader *ld, const struct ynode *v, const char *what, const char *s,
-          int64_t *ret)
+parse_dur(struct loader *ld, const struct ynode *v, const char *what, const char *s, int64_t *ret)
 {
     *ret = 0;
     if (s == NULL || s[0] == '\0')
@@ -136,22 +135,6 @@ compile(struct loader *ld, const struct expr_env *env, const struct ynode *v, co
     if (*ret == NULL)
         return load_fail(ld, v ? v->line : 0, "invalid %s '%.200s' in %s: %s", what, src, ld->file,
                          e.message);
-    return 0;
-}
-
-static int
-data_type(const char *s, enum expr_data_type *ret)
-{
-    if (strcmp(s, "string") == 0)
-        *ret = EXPR_DATA_STRING;
-    else if (strcmp(s, "regexp") == 0 || strcmp(s, "regex") == 0)
-        *ret = EXPR_DATA_REGEXP;
-    else if (strcmp(s, "map") == 0)
-        *ret = EXPR_DATA_MAP;
-    else if (strcmp(s, "bots") == 0)
-        *ret = EXPR_DATA_BOTS;
-    else
-        return -1;
     return 0;
 }
 
@@ -189,7 +172,7 @@ decode_data(struct loader *ld, const struct ynode *v, bool load)
             (rc = ystring(ld, yget(d, "type"), "type", &type)) < 0)
             goto next;
         if (load && ld->opts->data_dir != NULL && dest != NULL && dest[0] != '\0' && type != NULL &&
-            data_type(type, &t) == 0) {
+            expr_data_type_parse(type, &t) == 0) {
             struct expr_error e;
             (void)expr_data_load(ld->opts->data_dir, dest, t, &e);
         }

@@ -50,4 +50,24 @@ bool ynode_is_null(const struct ynode *n);
 /* The kind name as yaml.v2 says it in errors: "!!map", "!!seq", "!!str". */
 const char *ynode_kind(const struct ynode *n);
 
+/*
+ * Strict decoding helpers shared by the loaders (they word their own errors).
+ * ynode_bool_value: yaml.v2's YAML 1.1 booleans (y/yes/true/on ... n/no/false/off in
+ * their three casings) of a plain scalar: 1, 0, or -1 when v is not one.
+ * ynode_map_get: the value of key in a map, NULL when absent or map is no map.
+ * ynode_check_keys: every key of map a string, in allowed, and given once;
+ * returns YKEYS_OK, or the problem with the offending key node in *ret_bad.
+ */
+enum ynode_keys_problem {
+    YKEYS_OK,
+    YKEYS_NOT_MAP,
+    YKEYS_NOT_STRING,
+    YKEYS_UNKNOWN,
+    YKEYS_DUPLICATE
+};
+int ynode_bool_value(const struct ynode *v);
+const struct ynode *ynode_map_get(const struct ynode *map, const char *key);
+enum ynode_keys_problem ynode_check_keys(const struct ynode *map, const char *const *allowed,
+                                         size_t nallowed, const struct ynode **ret_bad);
+
 #endif

@@ -214,3 +214,58 @@ ynode_kind(const struct ynode *n)
     default: return "!!str";
     }
 }
+
+int
+ynode_bool_value(const struct ynode *v)
+{
+    static const char *const yes[] = { "y",    "Y",    "yes", "Yes", "YES", "true",
+                                       "True", "TRUE", "on",  "On",  "ON" };
+    static const char *const no[] = { "n",     "N",     "no",  "No",  "NO", "false",
+                                      "False", "FALSE", "off", "Off", "OFF" };
+
+    if (v == NULL || v->type != YNODE_SCALAR || !v->plain)
+        return -1;
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+        if (strcmp(v->str, yes[i]) == 0)
+            return 1;
+        if (strcmp(v->str, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+const struct ynode *
+ynode_map_get(const struct ynode *map, const char *key)
+{
+    if (map == NULL || map->type != YNODE_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++)
+        if (map->items[2 * i]->type == YNODE_SCALAR && strcmp(map->items[2 * i]->str, key) == 0)
+            return map->items[2 * i + 1];
+    return NULL;
+}
+
+enum ynode_keys_problem
+ynode_check_keys(const struct ynode *map, const char *const *allowed, size_t nallowed,
+                 const struct ynode **ret_bad)
+{
+    *ret_bad = map;
+    if (map->type != YNODE_MAP)
+        return YKEYS_NOT_MAP;
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->items[2 * i];
+        bool found = false;
+        *ret_bad = k;
+        if (k->type != YNODE_SCALAR)
+            return YKEYS_NOT_STRING;
+        for (size_t j = 0; j < nallowed && !found; j++)
+            found = strcmp(k->str, allowed[j]) == 0;
+        if (!found)
+            return YKEYS_UNKNOWN;
+        /* Earlier keys were checked to be scalars by the time this runs. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(map->items[2 * j]->str, k->str) == 0)
+                return YKEYS_DUPLICATE;
+    }
+    return YKEYS_OK;
+}

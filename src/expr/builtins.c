@@ -995,28 +995,6 @@ b_string(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
 
 /* --- strings --- */
 
-static bool
-is_go_space(int32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000: return true;
-    default: return r >= 0x2000 && r <= 0x200A;
-    }
-}
-
 /* Rune before byte offset end, for trimming from the right. */
 static int32_t
 last_rune(const char *s, size_t end, size_t *size)
@@ -1064,14 +1042,14 @@ b_trim(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
     while (a < b) {
         size_t sz;
         int32_t r = expr_utf8_decode(s.ptr + a, b - a, &sz);
-        if (nargs == 2 ? !in_cutset(r, sz, cut) : !is_go_space(r))
+        if (nargs == 2 ? !in_cutset(r, sz, cut) : !expr_rune_is_space(r))
             break;
         a += sz;
     }
     while (b > a) {
         size_t sz;
         int32_t r = last_rune(s.ptr + a, b - a, &sz);
-        if (nargs == 2 ? !in_cutset(r, sz, cut) : !is_go_space(r))
+        if (nargs == 2 ? !in_cutset(r, sz, cut) : !expr_rune_is_space(r))
             break;
         b -= sz;
     }

@@ -308,6 +308,9 @@ size_t expr_format_float(double f, char *buf, size_t size);
  * run time and locks internally.
  */
 enum expr_data_type { EXPR_DATA_STRING, EXPR_DATA_REGEXP, EXPR_DATA_MAP, EXPR_DATA_BOTS };
+/* A data entry's type: as the loaders spell it ("string", "regexp" or "regex", "map", "bots"); 0 or
+ * -1. */
+int expr_data_type_parse(const char *s, enum expr_data_type *ret);
 /*
  * Loads data_dir/dest_file for File()/RegexpInFile()/FileMap()/LookupFile(),
  * keyed by dest_file. Loading the same file twice is a no-op. A bad regexp

@@ -52,4 +52,75 @@ void expr_regex_free(struct expr_regex *re);
 int expr_go_parse_float(const char *s, size_t len, double *ret);
 void expr_go_trim_space(const char **s, size_t *len);
 
+/*
+ * Argument access shared by the helper families (helpers_args.c).
+ * expr_helper_type_error fails the call with the panic text of a failed Go
+ * type assertion (interface {} is <type>, not <want>) and returns -1.
+ * expr_helper_arg_strv reads args[i] with expr's argument-check text
+ * ("cannot use <kind> as argument (type string) to call <fn>"): 0 or -1.
+ */
+struct strv;
+const char *expr_helper_type_name(const struct expr_value *v);
+int expr_helper_type_error(struct expr_vm *vm, const struct expr_value *v, const char *want);
+int expr_helper_arg_strv(struct expr_vm *vm, const char *fn, const struct expr_value *args,
+                         size_t i, struct strv *ret);
+
+/*
+ * The accessors below are inline, and fail with a literal -1, so that the
+ * static analyser sees that their out-parameters are set whenever they
+ * return 0 (it cannot look into another file). expr_helper_arg_float takes
+ * an int too, as expr converts integer constants passed to a float64
+ * parameter at compile time.
+ */
+static inline int
+expr_helper_oom(struct expr_vm *vm)
+{
+    expr_vm_error(vm, "out of memory");
+    return -1;
+}
+
+static inline int
+expr_helper_arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *n)
+{
+    if (v->kind != EXPR_STRING) {
+        expr_helper_type_error(vm, v, "string");
+        return -1;
+    }
+    *p = v->u.s.ptr != NULL ? v->u.s.ptr : "";
+    *n = v->u.s.len;
+    return 0;
+}
+
+static inline int
+expr_helper_arg_int(struct expr_vm *vm, const struct expr_value *v, int64_t *ret)
+{
+    if (v->kind != EXPR_INT) {
+        expr_helper_type_error(vm, v, "int");
+        return -1;
+    }
+    *ret = v->u.i;
+    return 0;
+}
+
+static inline int
+expr_helper_arg_float(struct expr_vm *vm, const struct expr_value *v, double *ret)
+{
+    if (v->kind == EXPR_FLOAT)
+        *ret = v->u.f;
+    else if (v->kind == EXPR_INT)
+        *ret = (double)v->u.i;
+    else {
+        expr_helper_type_error(vm, v, "float64");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads string argument i of a helper into (p, n), or returns -1 from the helper. */
+#define EXPR_S_ARG(i, p, n)                                                                        \
+    do {                                                                                           \
+        if (expr_helper_arg_str(vm, &args[i], &(p), &(n)) != 0)                                    \
+            return -1;                                                                             \
+    } while (0)
+
 #endif

@@ -646,20 +646,23 @@ out:
     return rc;
 }
 
-/* --- helpers --- */
-
-static int
-data_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
-             struct strv *ret)
+int
+expr_data_type_parse(const char *s, enum expr_data_type *ret)
 {
-    *ret = (struct strv){ "", 0 };
-    if (args[i].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[i].kind), fn);
-    ret->ptr = args[i].u.s.ptr;
-    ret->len = args[i].u.s.len;
+    if (strcmp(s, "string") == 0)
+        *ret = EXPR_DATA_STRING;
+    else if (strcmp(s, "regexp") == 0 || strcmp(s, "regex") == 0)
+        *ret = EXPR_DATA_REGEXP;
+    else if (strcmp(s, "map") == 0)
+        *ret = EXPR_DATA_MAP;
+    else if (strcmp(s, "bots") == 0)
+        *ret = EXPR_DATA_BOTS;
+    else
+        return -1;
     return 0;
 }
+
+/* --- helpers --- */
 
 /* File(name): the lines as a []string (shared, read-only); empty when not loaded. */
 static int
@@ -667,7 +670,7 @@ fn_file(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
 {
     static struct expr_array empty;
     struct strv name;
-    if (data_arg_str(vm, "File", args, 0, &name) < 0)
+    if (expr_helper_arg_strv(vm, "File", args, 0, &name) < 0)
         return -1;
     const struct data_file *df = data_find(EXPR_DATA_STRING, name.ptr, name.len);
     /* The array is never written through: expr values are immutable. */
@@ -682,8 +685,8 @@ fn_regexp_in_file(struct expr_vm *vm, const struct expr_value *args, size_t narg
                   struct expr_value *ret)
 {
     struct strv s, name;
-    if (data_arg_str(vm, "RegexpInFile", args, 0, &s) < 0 ||
-        data_arg_str(vm, "RegexpInFile", args, 1, &name) < 0)
+    if (expr_helper_arg_strv(vm, "RegexpInFile", args, 0, &s) < 0 ||
+        expr_helper_arg_strv(vm, "RegexpInFile", args, 1, &name) < 0)
         return -1;
     const struct data_file *df = data_find(EXPR_DATA_REGEXP, name.ptr, name.len);
     bool matched = false;
@@ -702,7 +705,7 @@ static int
 fn_file_map(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
 {
     struct strv name;
-    if (data_arg_str(vm, "FileMap", args, 0, &name) < 0)
+    if (expr_helper_arg_strv(vm, "FileMap", args, 0, &name) < 0)
         return -1;
     const struct data_file *df = data_find(EXPR_DATA_MAP, name.ptr, name.len);
     size_t n = df ? df->nrows : 0;
@@ -736,8 +739,8 @@ fn_lookup_file(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
                struct expr_value *ret)
 {
     struct strv s, name;
-    if (data_arg_str(vm, "LookupFile", args, 0, &s) < 0 ||
-        data_arg_str(vm, "LookupFile", args, 1, &name) < 0)
+    if (expr_helper_arg_strv(vm, "LookupFile", args, 0, &s) < 0 ||
+        expr_helper_arg_strv(vm, "LookupFile", args, 1, &name) < 0)
         return -1;
     *ret = expr_strv("", 0);
     const struct data_file *df = data_find(EXPR_DATA_MAP, name.ptr, name.len);
@@ -982,9 +985,9 @@ fn_match_known_bot(struct expr_vm *vm, const struct expr_value *args, size_t nar
     bool need_rdns = false;
 
     *ret = expr_bool(false);
-    if (data_arg_str(vm, "MatchKnownBot", args, 0, &ip) < 0 ||
-        data_arg_str(vm, "MatchKnownBot", args, 1, &ua) < 0 ||
-        data_arg_str(vm, "MatchKnownBot", args, 2, &path) < 0)
+    if (expr_helper_arg_strv(vm, "MatchKnownBot", args, 0, &ip) < 0 ||
+        expr_helper_arg_strv(vm, "MatchKnownBot", args, 1, &ua) < 0 ||
+        expr_helper_arg_strv(vm, "MatchKnownBot", args, 2, &path) < 0)
         return -1;
     if (data_nbots == 0 || nargs <= 3 || bot_parse_addr(ip.ptr, ip.len, &addr) < 0)
         return 0;

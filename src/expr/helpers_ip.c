@@ -27,19 +27,6 @@ static struct {
     struct geoip_db city, asn;
 } geo;
 
-static int
-ip_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
-           struct strv *ret)
-{
-    *ret = (struct strv){ "", 0 };
-    if (args[i].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[i].kind), fn);
-    ret->ptr = args[i].u.s.ptr;
-    ret->len = args[i].u.s.len;
-    return 0;
-}
-
 /* --- plain address helpers --- */
 
 static int
@@ -50,8 +37,8 @@ fn_ip_in_range(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     struct ip_addr addr;
     struct ip_range range;
 
-    if (ip_arg_str(vm, "IpInRange", args, 0, &ip) < 0 ||
-        ip_arg_str(vm, "IpInRange", args, 1, &cidr) < 0)
+    if (expr_helper_arg_strv(vm, "IpInRange", args, 0, &ip) < 0 ||
+        expr_helper_arg_strv(vm, "IpInRange", args, 1, &cidr) < 0)
         return -1;
     /* net.ParseCIDR wants a prefix: a bare address is not a range there. */
     if (ip_parse(ip.ptr, ip.len, &addr) < 0 || !memchr(cidr.ptr, '/', cidr.len) ||
@@ -71,7 +58,7 @@ ip_is_family(struct expr_vm *vm, const char *fn, const struct expr_value *args, 
     struct strv s;
     struct ip_addr addr;
 
-    if (ip_arg_str(vm, fn, args, 0, &s) < 0)
+    if (expr_helper_arg_strv(vm, fn, args, 0, &s) < 0)
         return -1;
     if (ip_parse(s.ptr, s.len, &addr) < 0)
         *ret = expr_bool(false);
@@ -137,8 +124,8 @@ fn_ip_to_range(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     char buf[IP_STR_MAX + 8];
     size_t n;
 
-    if (ip_arg_str(vm, "IpToRange", args, 0, &ip) < 0 ||
-        ip_arg_str(vm, "IpToRange", args, 1, &cidr) < 0)
+    if (expr_helper_arg_strv(vm, "IpToRange", args, 0, &ip) < 0 ||
+        expr_helper_arg_strv(vm, "IpToRange", args, 1, &cidr) < 0)
         return -1;
     *ret = expr_strv("", 0);
     if (cidr.len > 0 && cidr.ptr[0] == '/') {
@@ -439,7 +426,7 @@ geo_record(struct expr_vm *vm, const char *fn, const struct geoip_db *db,
     MMDB_entry_data_list_s *list = NULL;
     int rc;
 
-    if (ip_arg_str(vm, fn, args, 0, &s) < 0)
+    if (expr_helper_arg_strv(vm, fn, args, 0, &s) < 0)
         return -1;
     if (!db->open) {
         *ret = expr_nil();
@@ -489,7 +476,7 @@ fn_ip_to_country(struct expr_vm *vm, const struct expr_value *args, size_t nargs
     MMDB_lookup_result_s res;
     MMDB_entry_data_s d;
 
-    if (ip_arg_str(vm, "IPToCountry", args, 0, &s) < 0)
+    if (expr_helper_arg_strv(vm, "IPToCountry", args, 0, &s) < 0)
         return -1;
     *ret = expr_strv("", 0);
     if (!geo.city.open || ip_parse(s.ptr, s.len, &addr) < 0)
@@ -538,7 +525,7 @@ fn_geoip_range_enrich(struct expr_vm *vm, const struct expr_value *args, size_t 
     struct ip_range *range;
     int rc;
 
-    if (ip_arg_str(vm, "GeoIPRangeEnrich", args, 0, &s) < 0)
+    if (expr_helper_arg_strv(vm, "GeoIPRangeEnrich", args, 0, &s) < 0)
         return -1;
     *ret = expr_nil();
     if (!geo.asn.open)

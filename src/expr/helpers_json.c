@@ -476,49 +476,6 @@ jp_get(struct expr_vm *vm, const char *d, size_t n, const struct jp_key *keys, s
 
 /* ------------------------------------------------------ argument access */
 
-static const char *
-type_name(const struct expr_value *v)
-{
-    switch (v->kind) {
-    case EXPR_NIL: return "nil";
-    case EXPR_BOOL: return "bool";
-    case EXPR_INT: return "int";
-    case EXPR_FLOAT: return "float64";
-    case EXPR_STRING: return "string";
-    case EXPR_ARRAY: return "[]interface {}";
-    case EXPR_MAP: return "map[string]interface {}";
-    case EXPR_TIME: return "time.Time";
-    case EXPR_DURATION: return "time.Duration";
-    case EXPR_OBJECT: return v->u.o.cls != NULL ? v->u.o.cls->name : "object";
-    default: return "func";
-    }
-}
-
-static int
-type_error(struct expr_vm *vm, const struct expr_value *v, const char *want)
-{
-    return expr_vm_error(vm, "interface conversion: interface {} is %s, not %s", type_name(v),
-                         want);
-}
-
-static int
-arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *n)
-{
-    if (v->kind != EXPR_STRING) {
-        type_error(vm, v, "string");
-        return -1;
-    }
-    *p = v->u.s.ptr != NULL ? v->u.s.ptr : "";
-    *n = v->u.s.len;
-    return 0;
-}
-
-#define S_ARG(i, p, n)                                                                             \
-    do {                                                                                           \
-        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
-            return -1;                                                                             \
-    } while (0)
-
 /*
  * JsonExtract's path: "a.b[0].c" -> a, b, [0], c ('[' becomes ".[" unless
  * the path starts with '['), split on '.'. Returns the key count or -1.
@@ -579,7 +536,7 @@ arg_keys(struct expr_vm *vm, const struct expr_value *v, bool allow_string, stru
                (v->kind == EXPR_OBJECT && v->u.o.cls != NULL && !v->u.o.cls->is_map &&
                 v->u.o.cls->at != NULL && v->u.o.cls->len != NULL);
     if (!seq)
-        return type_error(vm, v, "[]string");
+        return expr_helper_type_error(vm, v, "[]string");
     int64_t n = expr_value_len(v);
     if (n > JP_MAX_KEYS)
         return expr_vm_error(vm, "JsonExtract: path has more than %d parts", JP_MAX_KEYS);
@@ -591,7 +548,7 @@ arg_keys(struct expr_vm *vm, const struct expr_value *v, bool allow_string, stru
         if (expr_value_at(vm, v, (size_t)i, &item) != 0)
             return -1;
         if (item.kind != EXPR_STRING)
-            return type_error(vm, v, "[]string");
+            return expr_helper_type_error(vm, v, "[]string");
         keys[i].p = item.u.s.ptr != NULL ? item.u.s.ptr : "";
         keys[i].n = item.u.s.len;
     }
@@ -624,8 +581,8 @@ h_json_extract(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     size_t jn, pn;
     struct jp_key *keys;
 
-    S_ARG(0, js, jn);
-    S_ARG(1, path, pn);
+    EXPR_S_ARG(0, js, jn);
+    EXPR_S_ARG(1, path, pn);
     ptrdiff_t lk = path_to_keys(vm, path, pn, &keys);
     if (lk < 0)
         return -1;
@@ -645,7 +602,7 @@ h_json_extract_lib(struct expr_vm *vm, const struct expr_value *args, size_t nar
     size_t jn;
     struct jp_key *keys;
 
-    S_ARG(0, js, jn);
+    EXPR_S_ARG(0, js, jn);
     if (nargs < 2)
         return expr_vm_error(vm, "runtime error: index out of range [1] with length 1");
     ptrdiff_t lk = arg_keys(vm, &args[1], false, &keys);
@@ -668,7 +625,7 @@ h_json_extract_unescape(struct expr_vm *vm, const struct expr_value *args, size_
     struct jp_key *keys = NULL;
     enum jp_type t;
 
-    S_ARG(0, js, jn);
+    EXPR_S_ARG(0, js, jn);
     if (nargs < 2)
         return expr_vm_error(vm, "runtime error: index out of range [1] with length 1");
     *ret = expr_strv("", 0);
@@ -705,8 +662,8 @@ extract_typed(struct expr_vm *vm, const struct expr_value *args, enum jp_type wa
     struct jp_key *keys = NULL;
     enum jp_type t;
 
-    S_ARG(0, js, jn);
-    S_ARG(1, path, pn);
+    EXPR_S_ARG(0, js, jn);
+    EXPR_S_ARG(1, path, pn);
     ptrdiff_t lk = path_to_keys(vm, path, pn, &keys);
     if (lk < 0)
         return -1;
@@ -780,7 +737,7 @@ target_check(struct expr_vm *vm, const struct expr_value *t)
         return 0;
     if (is_host_map(t) && t->u.o.cls->set != NULL)
         return 0;
-    return type_error(vm, t, "map[string]interface {}");
+    return expr_helper_type_error(vm, t, "map[string]interface {}");
 }
 
 /* target[key] = v. */
@@ -827,10 +784,10 @@ h_unmarshal_json(struct expr_vm *vm, const struct expr_value *args, size_t nargs
     size_t n, kn;
     struct expr_value v;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     if (target_check(vm, &args[1]) != 0)
         return -1;
-    S_ARG(2, key, kn);
+    EXPR_S_ARG(2, key, kn);
     if (expr_value_from_json(vm, s, n, &v) != 0)
         return -1;
     if (target_set(vm, &args[1], key, kn, v) != 0)
@@ -1110,10 +1067,10 @@ parse_kv(struct expr_vm *vm, const struct expr_value *args, bool lax, struct exp
     struct expr_map *m = NULL;
     const char *who = lax ? "ParseKVLax" : "ParseKV";
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     if (target_check(vm, &args[1]) != 0)
         return -1;
-    S_ARG(2, prefix, pn);
+    EXPR_S_ARG(2, prefix, pn);
     if (!lax) {
         /* ParseKV fails on a line without pairs before it touches the target. */
         if (kv_scan_strict(vm, s, n, &pairs) != 0)

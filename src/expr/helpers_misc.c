@@ -39,60 +39,6 @@ expr_clock_now(void)
     return gotime_now();
 }
 
-/* ------------------------------------------------------ argument access */
-
-static const char *
-type_name(const struct expr_value *v)
-{
-    switch (v->kind) {
-    case EXPR_NIL: return "nil";
-    case EXPR_BOOL: return "bool";
-    case EXPR_INT: return "int";
-    case EXPR_FLOAT: return "float64";
-    case EXPR_STRING: return "string";
-    case EXPR_ARRAY: return "[]interface {}";
-    case EXPR_MAP: return "map[string]interface {}";
-    case EXPR_TIME: return "time.Time";
-    case EXPR_DURATION: return "time.Duration";
-    case EXPR_OBJECT: return v->u.o.cls != NULL ? v->u.o.cls->name : "object";
-    default: return "func";
-    }
-}
-
-static int
-type_error(struct expr_vm *vm, const struct expr_value *v, const char *want)
-{
-    return expr_vm_error(vm, "interface conversion: interface {} is %s, not %s", type_name(v),
-                         want);
-}
-
-static int
-arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *n)
-{
-    if (v->kind != EXPR_STRING) {
-        type_error(vm, v, "string");
-        return -1;
-    }
-    *p = v->u.s.ptr != NULL ? v->u.s.ptr : "";
-    *n = v->u.s.len;
-    return 0;
-}
-
-#define S_ARG(i, p, n)                                                                             \
-    do {                                                                                           \
-        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
-            return -1;                                                                             \
-    } while (0)
-
-static int
-oom(struct expr_vm *vm)
-{
-    /* expr_vm_error returns -1, but from another file: spelling it out lets the static
-     * analyser see that callers' out-parameters are never read after a failure. */
-    expr_vm_error(vm, "out of memory");
-    return -1;
-}
-
 /* ------------------------------------------------------------------ time */
 
 /* Civil date from days since 1970-01-01 (proleptic Gregorian). */
@@ -139,7 +85,7 @@ static int
 ret_cstr(struct expr_vm *vm, const char *s, size_t n, struct expr_value *ret)
 {
     *ret = expr_vm_str(vm, s, n);
-    return ret->kind == EXPR_STRING ? 0 : oom(vm);
+    return ret->kind == EXPR_STRING ? 0 : expr_helper_oom(vm);
 }
 
 /* TimeNow(): time.Now().UTC().Format(time.RFC3339), on expr_clock_now(). */
@@ -195,7 +141,7 @@ h_parse_unix(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     int64_t sec;
     char buf[64];
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     const char *dot = memchr(s, '.', n);
     if (dot != NULL)
         n = (size_t)(dot - s);
@@ -237,7 +183,7 @@ times_of(struct expr_vm *vm, const struct expr_value *v, const char *fn, const c
     int64_t n = expr_value_len(v);
     int64_t *t = expr_vm_alloc(vm, (size_t)MAX(n, 1) * sizeof(*t));
     if (t == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     for (int64_t i = 0; i < n; i++) {
         struct expr_value item;
         if (expr_value_at(vm, v, (size_t)i, &item) != 0)
@@ -398,7 +344,7 @@ url_unescape(struct expr_vm *vm, const char *s, size_t n, enum url_mode mode, co
     }
     char *out = expr_vm_alloc(vm, n + 1);
     if (out == NULL)
-        return oom(vm) - 1; /* -2: out of memory, distinct from a bad escape */
+        return expr_helper_oom(vm) - 1; /* -2: out of memory, distinct from a bad escape */
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
@@ -425,7 +371,7 @@ url_escape(struct expr_vm *vm, const char *s, size_t n, enum url_mode mode, stru
             extra += 2;
     char *out = expr_vm_alloc(vm, n + extra + 1);
     if (out == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -450,7 +396,7 @@ h_query_escape(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s;
     size_t n;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     return url_escape(vm, s, n, ENC_QUERY, ret);
 }
 
@@ -461,7 +407,7 @@ h_path_escape(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s;
     size_t n;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     return url_escape(vm, s, n, ENC_PATH_SEGMENT, ret);
 }
 
@@ -473,7 +419,7 @@ unescape_or_input(struct expr_vm *vm, const struct expr_value *args, enum url_mo
     const char *s, *p;
     size_t n, pn;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     int rc = url_unescape(vm, s, n, mode, &p, &pn);
     if (rc == -2)
         return -1;
@@ -509,10 +455,10 @@ values_add(struct expr_vm *vm, struct expr_map *m, const char *k, size_t kn, con
         a = expr_vm_array(vm, 1);
         if (a == NULL ||
             expr_map_set(vm, m, k, kn, (struct expr_value){ .kind = EXPR_ARRAY, .u.a = a }) != 0)
-            return oom(vm);
+            return expr_helper_oom(vm);
     }
     if (expr_array_push(vm, a, expr_strv(v, vn)) != 0)
-        return oom(vm);
+        return expr_helper_oom(vm);
     return 0;
 }
 
@@ -739,9 +685,9 @@ h_parse_uri(struct expr_vm *vm, const struct expr_value *args, size_t nargs, str
     struct expr_map *m = expr_vm_map(vm, 4);
     struct expr_map *tmp;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     if (m == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     *ret = (struct expr_value){ .kind = EXPR_MAP, .u.m = m };
     int rc = url_parse(vm, s, n, &q, &qn);
     if (rc == -2)
@@ -750,7 +696,7 @@ h_parse_uri(struct expr_vm *vm, const struct expr_value *args, size_t nargs, str
         return 0;
     tmp = expr_vm_map(vm, 4);
     if (tmp == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     rc = go_parse_query(vm, tmp, q, qn);
     if (rc < 0)
         return -1;
@@ -795,7 +741,7 @@ lax_parse_query(struct expr_vm *vm, const char *q, size_t n, struct expr_map **r
     struct expr_map *m = expr_vm_map(vm, 4);
 
     if (m == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     while (n > 0) {
         const char *amp = memchr(q, '&', n);
         size_t kl = amp != NULL ? (size_t)(amp - q) : n;
@@ -814,7 +760,7 @@ lax_parse_query(struct expr_vm *vm, const char *q, size_t n, struct expr_map **r
         else
             v = "", vn = 0;
         if (k == NULL || v == NULL)
-            return oom(vm);
+            return expr_helper_oom(vm);
         if (values_add(vm, m, k, kn, v, vn) != 0)
             return -1;
     }
@@ -831,7 +777,7 @@ h_parse_query(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     size_t n;
     struct expr_map *m;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     if (lax_parse_query(vm, s, n, &m) != 0)
         return -1;
     *ret = (struct expr_value){ .kind = EXPR_MAP, .u.m = m };
@@ -847,8 +793,8 @@ h_extract_query_param(struct expr_vm *vm, const struct expr_value *args, size_t 
     size_t n, nn;
     struct expr_map *m = NULL;
 
-    S_ARG(0, s, n);
-    S_ARG(1, name, nn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, name, nn);
     const char *qm = memchr(s, '?', n);
     if (qm != NULL && (size_t)(qm - s) + 1 < n) {
         if (lax_parse_query(vm, qm + 1, n - (size_t)(qm - s) - 1, &m) != 0)
@@ -861,7 +807,7 @@ h_extract_query_param(struct expr_vm *vm, const struct expr_value *args, size_t 
     }
     struct expr_array *a = expr_vm_array(vm, 0);
     if (a == NULL)
-        return oom(vm);
+        return expr_helper_oom(vm);
     *ret = (struct expr_value){ .kind = EXPR_ARRAY, .u.a = a };
     return 0;
 }
@@ -882,10 +828,10 @@ h_distance(struct expr_vm *vm, const struct expr_value *args, size_t nargs, stru
     for (int i = 0; i < 4; i++) {
         const char *s;
         size_t n;
-        S_ARG(i, s, n);
+        EXPR_S_ARG(i, s, n);
         int rc = expr_go_parse_float(s, n, &c[i]);
         if (rc == -ENOMEM)
-            return oom(vm);
+            return expr_helper_oom(vm);
         if (rc != 0)
             return expr_vm_error(vm, "%s is not a float : strconv.ParseFloat: parsing \"%.*s\": %s",
                                  names[i], (int)MIN(n, 200), s,
@@ -1097,8 +1043,8 @@ h_get_from_stash(struct expr_vm *vm, const struct expr_value *args, size_t nargs
     int64_t now = expr_clock_now().unix_ns;
     int rc = 0;
 
-    S_ARG(0, name, nn);
-    S_ARG(1, key, kn);
+    EXPR_S_ARG(0, name, nn);
+    EXPR_S_ARG(1, key, kn);
     *ret = expr_strv("", 0);
     pthread_mutex_lock(&stash_mu);
     struct stash *st = stash_find(name, nn);
@@ -1111,7 +1057,7 @@ h_get_from_stash(struct expr_vm *vm, const struct expr_value *args, size_t nargs
             stash_push_front(st, it);
             *ret = expr_vm_str(vm, it->val, it->vallen);
             if (ret->kind != EXPR_STRING)
-                rc = oom(vm);
+                rc = expr_helper_oom(vm);
         }
     }
     pthread_mutex_unlock(&stash_mu);
@@ -1132,20 +1078,20 @@ h_set_in_stash(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     int64_t ttl = -1;
     char cname[256];
 
-    S_ARG(0, name, nn);
-    S_ARG(1, key, kn);
-    S_ARG(2, val, vn);
+    EXPR_S_ARG(0, name, nn);
+    EXPR_S_ARG(1, key, kn);
+    EXPR_S_ARG(2, val, vn);
     if (args[3].kind == EXPR_DURATION)
         ttl = args[3].u.d < 0 ? 0 : args[3].u.d;
     else if (args[3].kind != EXPR_NIL)
-        return type_error(vm, &args[3], "*time.Duration");
+        return expr_helper_type_error(vm, &args[3], "*time.Duration");
     *ret = expr_nil();
     if (nn >= sizeof(cname))
         return 0; /* no declared stash has such a name */
     memcpy(cname, name, nn);
     cname[nn] = '\0';
     if (expr_stash_set(cname, key, kn, val, vn, ttl) != 0)
-        return oom(vm);
+        return expr_helper_oom(vm);
     return 0;
 }
 
@@ -1162,7 +1108,7 @@ h_ja4h(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
 {
     UNUSED(nargs);
     UNUSED(ret);
-    return type_error(vm, &args[0], "*http.Request");
+    return expr_helper_type_error(vm, &args[0], "*http.Request");
 }
 
 #define T_STR EXPR_T(EXPR_STRING)

@@ -97,15 +97,15 @@ static int
 net_key_arg(struct expr_vm *vm, const struct expr_value *args, const char *fn, char *buf,
             size_t size, size_t *ret_len)
 {
-    if (args[0].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[0].kind), fn);
-    if (args[0].u.s.len >= size) {
+    struct strv key;
+    if (expr_helper_arg_strv(vm, fn, args, 0, &key) < 0)
+        return -1;
+    if (key.len >= size) {
         *ret_len = SIZE_MAX; /* longer than any stored key: no match */
         return 0;
     }
-    memcpy(buf, args[0].u.s.ptr, args[0].u.s.len);
-    *ret_len = args[0].u.s.len;
+    memcpy(buf, key.ptr, key.len);
+    *ret_len = key.len;
     net_canonical(buf, *ret_len);
     return 0;
 }
@@ -650,10 +650,8 @@ fn_lookup_host(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     struct addrinfo *res = NULL;
     char name[NI_MAXHOST];
 
-    if (args[0].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call LookupHost",
-                             expr_kind_name(args[0].kind));
-    host = (struct strv){ args[0].u.s.ptr, args[0].u.s.len };
+    if (expr_helper_arg_strv(vm, "LookupHost", args, 0, &host) < 0)
+        return -1;
     struct expr_array *a = expr_vm_array(vm, 4);
     if (!a)
         return expr_vm_error(vm, "out of memory");
@@ -704,11 +702,11 @@ static int
 net_value_arg(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
               const char **ret)
 {
+    struct strv s;
     *ret = "";
-    if (args[i].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[i].kind), fn);
-    struct expr_value v = expr_vm_str(vm, args[i].u.s.ptr, args[i].u.s.len);
+    if (expr_helper_arg_strv(vm, fn, args, i, &s) < 0)
+        return -1;
+    struct expr_value v = expr_vm_str(vm, s.ptr, s.len);
     if (v.kind == EXPR_NIL)
         return expr_vm_error(vm, "out of memory");
     *ret = v.u.s.ptr;
@@ -754,13 +752,12 @@ fn_get_decisions_since_count(struct expr_vm *vm, const struct expr_value *args, 
     int64_t d;
     if (net_value_arg(vm, "GetDecisionsSinceCount", args, 0, &value) < 0)
         return -1;
-    if (args[1].kind != EXPR_STRING)
-        return expr_vm_error(
-            vm, "cannot use %s as argument (type string) to call GetDecisionsSinceCount",
-            expr_kind_name(args[1].kind));
+    struct strv since_s;
+    if (expr_helper_arg_strv(vm, "GetDecisionsSinceCount", args, 1, &since_s) < 0)
+        return -1;
     *ret = expr_int(0);
     const struct expr_decisions_provider *p = net_decisions;
-    if (!p || !p->count || gotime_parse_duration_days(args[1].u.s.ptr, args[1].u.s.len, &d) < 0)
+    if (!p || !p->count || gotime_parse_duration_days(since_s.ptr, since_s.len, &d) < 0)
         return 0;
     int64_t now = gotime_now().unix_ns;
     int64_t since = d > 0 && now < INT64_MIN + d ? INT64_MIN : now - d;
@@ -811,9 +808,9 @@ static int
 fn_libinjection(struct expr_vm *vm, const char *fn, const struct expr_value *args,
                 struct expr_value *ret)
 {
-    if (args[0].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[0].kind), fn);
+    struct strv s;
+    if (expr_helper_arg_strv(vm, fn, args, 0, &s) < 0)
+        return -1;
     *ret = expr_bool(false);
     return 0;
 }

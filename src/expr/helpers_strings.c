@@ -23,84 +23,11 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "expr/helpers.h"
+#include "expr/internal.h"
 
 #define RUNE_ERROR 0xFFFD
 
 /* ---------------------------------------------------------------- utf-8 */
-
-/* Go's utf8.DecodeRuneInString: invalid or short input gives (U+FFFD, 1). */
-static int32_t
-utf8_decode(const unsigned char *p, size_t n, size_t *ret_width)
-{
-    unsigned char b0 = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t need;
-    int32_t r;
-
-    *ret_width = 1;
-    if (b0 < 0x80)
-        return b0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 1;
-        r = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 2;
-        r = b0 & 0x0F;
-        if (b0 == 0xE0)
-            lo = 0xA0;
-        else if (b0 == 0xED)
-            hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 3;
-        r = b0 & 0x07;
-        if (b0 == 0xF0)
-            lo = 0x90;
-        else if (b0 == 0xF4)
-            hi = 0x8F;
-    } else {
-        return RUNE_ERROR;
-    }
-    if (n < need + 1)
-        return RUNE_ERROR;
-    if (p[1] < lo || p[1] > hi)
-        return RUNE_ERROR;
-    r = (r << 6) | (p[1] & 0x3F);
-    for (size_t i = 2; i <= need; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return RUNE_ERROR;
-        r = (r << 6) | (p[i] & 0x3F);
-    }
-    *ret_width = need + 1;
-    return r;
-}
-
-/* Go's utf8.EncodeRune; invalid runes become U+FFFD. Returns the length (1..4). */
-static size_t
-utf8_encode(int32_t r, char *out)
-{
-    if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-        r = RUNE_ERROR;
-    if (r < 0x80) {
-        out[0] = (char)r;
-        return 1;
-    }
-    if (r < 0x800) {
-        out[0] = (char)(0xC0 | (r >> 6));
-        out[1] = (char)(0x80 | (r & 0x3F));
-        return 2;
-    }
-    if (r < 0x10000) {
-        out[0] = (char)(0xE0 | (r >> 12));
-        out[1] = (char)(0x80 | ((r >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (r & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (r >> 18));
-    out[1] = (char)(0x80 | ((r >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((r >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (r & 0x3F));
-    return 4;
-}
 
 static size_t
 utf8_count(const char *s, size_t n)
@@ -108,31 +35,8 @@ utf8_count(const char *s, size_t n)
     size_t count = 0, w;
 
     for (size_t i = 0; i < n; i += w, count++)
-        utf8_decode((const unsigned char *)s + i, n - i, &w);
+        expr_utf8_decode(s + i, n - i, &w);
     return count;
-}
-
-/* Go's unicode.IsSpace. */
-static bool
-go_is_space(int32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000: return true;
-    default: return r >= 0x2000 && r <= 0x200A;
-    }
 }
 
 /*
@@ -172,7 +76,7 @@ rune_is_print(int32_t r)
 {
     if (r < 0x80)
         return r >= 0x20 && r < 0x7F;
-    if (go_is_space(r) || r == 0xAD)
+    if (expr_rune_is_space(r) || r == 0xAD)
         return false;
     pthread_once(&utf8_locale_once, utf8_locale_init);
     if (utf8_locale == (locale_t)0)
@@ -181,70 +85,6 @@ rune_is_print(int32_t r)
 }
 
 /* ------------------------------------------------------ argument access */
-
-static const char *
-go_type_name(const struct expr_value *v)
-{
-    switch (v->kind) {
-    case EXPR_NIL: return "nil";
-    case EXPR_BOOL: return "bool";
-    case EXPR_INT: return "int";
-    case EXPR_FLOAT: return "float64";
-    case EXPR_STRING: return "string";
-    case EXPR_ARRAY: return "[]interface {}";
-    case EXPR_MAP: return "map[string]interface {}";
-    case EXPR_TIME: return "time.Time";
-    case EXPR_DURATION: return "time.Duration";
-    case EXPR_OBJECT: return v->u.o.cls != NULL ? v->u.o.cls->name : "object";
-    default: return "func";
-    }
-}
-
-/* The panic expr reports when a helper's type assertion fails. */
-static int
-type_error(struct expr_vm *vm, const struct expr_value *v, const char *want)
-{
-    return expr_vm_error(vm, "interface conversion: interface {} is %s, not %s", go_type_name(v),
-                         want);
-}
-
-static int
-arg_str(struct expr_vm *vm, const struct expr_value *v, const char **p, size_t *n)
-{
-    if (v->kind != EXPR_STRING) {
-        type_error(vm, v, "string");
-        return -1;
-    }
-    *p = v->u.s.ptr != NULL ? v->u.s.ptr : "";
-    *n = v->u.s.len;
-    return 0;
-}
-
-static int
-arg_int(struct expr_vm *vm, const struct expr_value *v, int64_t *ret)
-{
-    if (v->kind != EXPR_INT) {
-        type_error(vm, v, "int");
-        return -1;
-    }
-    *ret = v->u.i;
-    return 0;
-}
-
-/* expr converts integer constants passed to a float64 parameter at compile time. */
-static int
-arg_float(struct expr_vm *vm, const struct expr_value *v, double *ret)
-{
-    if (v->kind == EXPR_FLOAT)
-        *ret = v->u.f;
-    else if (v->kind == EXPR_INT)
-        *ret = (double)v->u.i;
-    else {
-        type_error(vm, v, "float64");
-        return -1;
-    }
-    return 0;
-}
 
 static bool
 is_sequence(const struct expr_value *v)
@@ -423,8 +263,8 @@ expr_go_trim_space(const char **sp, size_t *np)
     size_t n = *np, w;
 
     while (n > 0) {
-        int32_t r = utf8_decode((const unsigned char *)s, n, &w);
-        if (!go_is_space(r) || r == RUNE_ERROR)
+        int32_t r = expr_utf8_decode(s, n, &w);
+        if (!expr_rune_is_space(r) || r == RUNE_ERROR)
             break;
         s += w;
         n -= w;
@@ -434,13 +274,13 @@ expr_go_trim_space(const char **sp, size_t *np)
         size_t start = n - 1;
         while (start > 0 && n - start < 4 && ((unsigned char)s[start] & 0xC0) == 0x80)
             start--;
-        int32_t r = utf8_decode((const unsigned char *)s + start, n - start, &w);
+        int32_t r = expr_utf8_decode(s + start, n - start, &w);
         if (start + w != n) {
             /* The tail is not one whole rune: its last byte decodes on its own. */
             start = n - 1;
-            r = utf8_decode((const unsigned char *)s + start, 1, &w);
+            r = expr_utf8_decode(s + start, 1, &w);
         }
-        if (!go_is_space(r) || r == RUNE_ERROR)
+        if (!expr_rune_is_space(r) || r == RUNE_ERROR)
             break;
         n = start;
     }
@@ -483,7 +323,7 @@ rune_in(int32_t r, const char *set, size_t n)
     size_t w;
 
     for (size_t i = 0; i < n; i += w)
-        if (utf8_decode((const unsigned char *)set + i, n - i, &w) == r)
+        if (expr_utf8_decode(set + i, n - i, &w) == r)
             return true;
     return false;
 }
@@ -524,8 +364,8 @@ case_map(struct expr_vm *vm, const char *s, size_t n, bool upper, struct expr_va
         return 0;
     }
     for (size_t i = 0; i < n; i += w) {
-        int32_t r = utf8_decode((const unsigned char *)s + i, n - i, &w);
-        size_t len = utf8_encode(rune_map(r, upper), enc);
+        int32_t r = expr_utf8_decode(s + i, n - i, &w);
+        size_t len = expr_utf8_encode(rune_map(r, upper), enc);
         if (str_append(&out, enc, len) != 0) {
             str_free(&out);
             return expr_vm_error(vm, "out of memory");
@@ -554,7 +394,7 @@ go_split(struct expr_vm *vm, const char *s, size_t len, const char *sep, size_t 
             return expr_vm_error(vm, "out of memory");
         size_t w;
         for (int64_t i = 0; i < n - 1; i++) {
-            utf8_decode((const unsigned char *)s, len, &w);
+            expr_utf8_decode(s, len, &w);
             if (push(vm, a, substr(s, w)) != 0)
                 return -1;
             s += w;
@@ -610,7 +450,7 @@ go_replace(struct expr_vm *vm, const char *s, size_t len, const char *old, size_
         if (oldlen == 0) {
             if (i > 0) {
                 size_t w;
-                utf8_decode((const unsigned char *)s + start, len - start, &w);
+                expr_utf8_decode(s + start, len - start, &w);
                 j += w;
             }
         } else {
@@ -682,7 +522,7 @@ go_quote(struct str *out, const char *s, size_t n, char q, bool ascii)
     size_t w;
 
     for (size_t i = 0; i < n && rc == 0; i += w) {
-        int32_t r = utf8_decode((const unsigned char *)s + i, n - i, &w);
+        int32_t r = expr_utf8_decode(s + i, n - i, &w);
         if (w == 1 && r == RUNE_ERROR) {
             rc |= str_appendf(out, "\\x%02x", (unsigned char)s[i]);
             continue;
@@ -942,7 +782,7 @@ fmt_string(struct str *out, const struct fmt_spec *sp, const char *s, size_t n)
         /* Precision truncates to that many runes. */
         size_t i = 0, w;
         for (int r = 0; r < sp->prec && i < n; r++) {
-            utf8_decode((const unsigned char *)s + i, n - i, &w);
+            expr_utf8_decode(s + i, n - i, &w);
             i += w;
         }
         n = i;
@@ -983,7 +823,7 @@ fmt_bad_verb(struct expr_vm *vm, struct str *out, char verb, const struct expr_v
 
     if (v->kind == EXPR_NIL)
         return rc | str_append_cstr(out, "<nil>)");
-    rc |= str_appendf(out, "%s=", go_type_name(v));
+    rc |= str_appendf(out, "%s=", expr_helper_type_name(v));
     if (rc == 0)
         rc = fmt_value(vm, out, &plain, v, 0);
     return rc | str_append_char(out, ')');
@@ -1009,7 +849,7 @@ fmt_value(struct expr_vm *vm, struct str *out, const struct fmt_spec *sp,
     int rc = 0;
 
     if (verb == 'T') {
-        const char *t = v->kind == EXPR_NIL ? "<nil>" : go_type_name(v);
+        const char *t = v->kind == EXPR_NIL ? "<nil>" : expr_helper_type_name(v);
         return fmt_pad(out, sp, t, strlen(t), false);
     }
     if (depth > 32)
@@ -1036,15 +876,15 @@ fmt_value(struct expr_vm *vm, struct str *out, const struct fmt_spec *sp,
         case 'X': return fmt_integer(out, sp, v->u.i, verb);
         case 'c': {
             char enc[4];
-            size_t n =
-                utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
+            size_t n = expr_utf8_encode(
+                v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
             return fmt_pad(out, sp, enc, n, false);
         }
         case 'q': {
             char enc[4];
             struct str body = STR_INIT;
-            size_t n =
-                utf8_encode(v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
+            size_t n = expr_utf8_encode(
+                v->u.i > 0x10FFFF || v->u.i < 0 ? RUNE_ERROR : (int32_t)v->u.i, enc);
             rc = go_quote(&body, enc, n, '\'', sp->plus);
             if (rc == 0)
                 rc = fmt_pad(out, sp, body.buf, body.len, false);
@@ -1269,7 +1109,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
             break;
         }
         size_t w;
-        int32_t verb = utf8_decode((const unsigned char *)f + i, n - i, &w);
+        int32_t verb = expr_utf8_decode(f + i, n - i, &w);
         i += w;
         if (verb == '%') {
             rc |= str_append_char(out, '%');
@@ -1277,7 +1117,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
         }
         if (!good) {
             char enc[4];
-            size_t len = utf8_encode(verb, enc);
+            size_t len = expr_utf8_encode(verb, enc);
             rc |= str_append(out, "%!", 2);
             rc |= str_append(out, enc, len);
             rc |= str_append_cstr(out, "(BADINDEX)");
@@ -1286,7 +1126,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
         if (verb >= 0x80) {
             /* Non-ASCII verbs are never valid; Go reports them like any bad verb. */
             char enc[4];
-            size_t len = utf8_encode(verb, enc);
+            size_t len = expr_utf8_encode(verb, enc);
             rc |= str_append(out, "%!", 2);
             rc |= str_append(out, enc, len);
             if (argi >= nargs) {
@@ -1297,7 +1137,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                 if (v->kind == EXPR_NIL) {
                     rc |= str_append_cstr(out, "(<nil>)");
                 } else {
-                    rc |= str_appendf(out, "(%s=", go_type_name(v));
+                    rc |= str_appendf(out, "(%s=", expr_helper_type_name(v));
                     rc |= fmt_value(vm, out, &plain, v, 0);
                     rc |= str_append_char(out, ')');
                 }
@@ -1322,7 +1162,7 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
                 rc |= str_append_cstr(out, "<nil>");
                 continue;
             }
-            rc |= str_appendf(out, "%s=", go_type_name(&args[k]));
+            rc |= str_appendf(out, "%s=", expr_helper_type_name(&args[k]));
             rc |= fmt_value(vm, out, &plain, &args[k], 0);
         }
         rc |= str_append_char(out, ')');
@@ -1331,12 +1171,6 @@ go_sprintf(struct expr_vm *vm, struct str *out, const char *f, size_t n,
 }
 
 /* ------------------------------------------------------------ helpers */
-
-#define S_ARG(i, p, n)                                                                             \
-    do {                                                                                           \
-        if (arg_str(vm, &args[i], &(p), &(n)) != 0)                                                \
-            return -1;                                                                             \
-    } while (0)
 
 /* Atof(s) float64: strconv.ParseFloat; a syntax error gives 0, overflow +-Inf (logged by CrowdSec).
  */
@@ -1347,7 +1181,7 @@ h_atof(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
     size_t n;
     double f;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     if (expr_go_parse_float(s, n, &f) == -ENOMEM)
         return expr_vm_error(vm, "out of memory");
     *ret = expr_float(f);
@@ -1360,7 +1194,7 @@ h_upper(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     const char *s;
     size_t n;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     return case_map(vm, s, n, true, ret);
 }
 
@@ -1370,7 +1204,7 @@ h_lower(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     const char *s;
     size_t n;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     return case_map(vm, s, n, false, ret);
 }
 
@@ -1381,7 +1215,7 @@ h_trim_space(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s;
     size_t n;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     expr_go_trim_space(&s, &n);
     *ret = substr(s, n);
     return 0;
@@ -1395,14 +1229,14 @@ trim_cutset(struct expr_vm *vm, const struct expr_value *args, bool left, bool r
     const char *s, *cut;
     size_t n, cn, w;
 
-    S_ARG(0, s, n);
-    S_ARG(1, cut, cn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, cut, cn);
     if (cn == 0) {
         *ret = substr(s, n);
         return 0;
     }
     while (left && n > 0) {
-        int32_t r = utf8_decode((const unsigned char *)s, n, &w);
+        int32_t r = expr_utf8_decode(s, n, &w);
         if (!rune_in(r, cut, cn))
             break;
         s += w;
@@ -1412,10 +1246,10 @@ trim_cutset(struct expr_vm *vm, const struct expr_value *args, bool left, bool r
         size_t start = n - 1;
         while (start > 0 && n - start < 4 && ((unsigned char)s[start] & 0xC0) == 0x80)
             start--;
-        int32_t r = utf8_decode((const unsigned char *)s + start, n - start, &w);
+        int32_t r = expr_utf8_decode(s + start, n - start, &w);
         if (start + w != n) {
             start = n - 1;
-            r = utf8_decode((const unsigned char *)s + start, 1, &w);
+            r = expr_utf8_decode(s + start, 1, &w);
         }
         if (!rune_in(r, cut, cn))
             break;
@@ -1451,8 +1285,8 @@ h_trim_prefix(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s, *p;
     size_t n, pn;
 
-    S_ARG(0, s, n);
-    S_ARG(1, p, pn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, p, pn);
     if (pn <= n && memcmp(s, p, pn) == 0) {
         s += pn;
         n -= pn;
@@ -1468,8 +1302,8 @@ h_trim_suffix(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s, *p;
     size_t n, pn;
 
-    S_ARG(0, s, n);
-    S_ARG(1, p, pn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, p, pn);
     if (pn <= n && memcmp(s + n - pn, p, pn) == 0)
         n -= pn;
     *ret = substr(s, n);
@@ -1484,17 +1318,17 @@ h_fields(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct
     size_t n, w, i = 0;
     struct expr_array *a;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     a = expr_vm_array(vm, 8);
     if (a == NULL)
         return expr_vm_error(vm, "out of memory");
     while (i < n) {
-        while (i < n && go_is_space(utf8_decode((const unsigned char *)s + i, n - i, &w)))
+        while (i < n && expr_rune_is_space(expr_utf8_decode(s + i, n - i, &w)))
             i += w;
         if (i >= n)
             break;
         size_t start = i;
-        while (i < n && !go_is_space(utf8_decode((const unsigned char *)s + i, n - i, &w)))
+        while (i < n && !expr_rune_is_space(expr_utf8_decode(s + i, n - i, &w)))
             i += w;
         if (push(vm, a, substr(s + start, i - start)) != 0)
             return -1;
@@ -1509,8 +1343,8 @@ h_index(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     const char *s, *sub;
     size_t n, m;
 
-    S_ARG(0, s, n);
-    S_ARG(1, sub, m);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, sub, m);
     *ret = expr_int(go_index(s, n, sub, m));
     return 0;
 }
@@ -1521,11 +1355,11 @@ h_index_any(struct expr_vm *vm, const struct expr_value *args, size_t nargs, str
     const char *s, *chars;
     size_t n, cn, w;
 
-    S_ARG(0, s, n);
-    S_ARG(1, chars, cn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, chars, cn);
     *ret = expr_int(-1);
     for (size_t i = 0; cn > 0 && i < n; i += w) {
-        if (rune_in(utf8_decode((const unsigned char *)s + i, n - i, &w), chars, cn)) {
+        if (rune_in(expr_utf8_decode(s + i, n - i, &w), chars, cn)) {
             *ret = expr_int((int64_t)i);
             break;
         }
@@ -1542,15 +1376,15 @@ h_join(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct e
     struct str out = STR_INIT;
 
     if (!is_sequence(&args[0]))
-        return type_error(vm, &args[0], "[]string");
-    S_ARG(1, sep, sn);
+        return expr_helper_type_error(vm, &args[0], "[]string");
+    EXPR_S_ARG(1, sep, sn);
     int64_t len = expr_value_len(&args[0]);
     for (int64_t i = 0; i < len; i++) {
         struct expr_value item;
         if (expr_value_at(vm, &args[0], (size_t)i, &item) != 0)
             goto fail;
         if (item.kind != EXPR_STRING) {
-            type_error(vm, &args[0], "[]string");
+            expr_helper_type_error(vm, &args[0], "[]string");
             goto fail;
         }
         if ((i > 0 && str_append(&out, sep, sn) != 0) ||
@@ -1571,8 +1405,8 @@ h_split(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     const char *s, *sep;
     size_t n, sn;
 
-    S_ARG(0, s, n);
-    S_ARG(1, sep, sn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, sep, sn);
     return go_split(vm, s, n, sep, sn, 0, -1, ret);
 }
 
@@ -1583,8 +1417,8 @@ h_split_after(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s, *sep;
     size_t n, sn;
 
-    S_ARG(0, s, n);
-    S_ARG(1, sep, sn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, sep, sn);
     return go_split(vm, s, n, sep, sn, sn, -1, ret);
 }
 
@@ -1595,9 +1429,9 @@ h_split_n(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struc
     size_t n, sn;
     int64_t cnt;
 
-    S_ARG(0, s, n);
-    S_ARG(1, sep, sn);
-    if (arg_int(vm, &args[2], &cnt) != 0)
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, sep, sn);
+    if (expr_helper_arg_int(vm, &args[2], &cnt) != 0)
         return -1;
     return go_split(vm, s, n, sep, sn, 0, cnt, ret);
 }
@@ -1610,9 +1444,9 @@ h_split_after_n(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     size_t n, sn;
     int64_t cnt;
 
-    S_ARG(0, s, n);
-    S_ARG(1, sep, sn);
-    if (arg_int(vm, &args[2], &cnt) != 0)
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, sep, sn);
+    if (expr_helper_arg_int(vm, &args[2], &cnt) != 0)
         return -1;
     return go_split(vm, s, n, sep, sn, sn, cnt, ret);
 }
@@ -1624,10 +1458,10 @@ h_replace(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struc
     size_t n, on, nn;
     int64_t cnt;
 
-    S_ARG(0, s, n);
-    S_ARG(1, old, on);
-    S_ARG(2, new, nn);
-    if (arg_int(vm, &args[3], &cnt) != 0)
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, old, on);
+    EXPR_S_ARG(2, new, nn);
+    if (expr_helper_arg_int(vm, &args[3], &cnt) != 0)
         return -1;
     return go_replace(vm, s, n, old, on, new, nn, cnt, &args[0], ret);
 }
@@ -1639,9 +1473,9 @@ h_replace_all(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     const char *s, *old, *new;
     size_t n, on, nn;
 
-    S_ARG(0, s, n);
-    S_ARG(1, old, on);
-    S_ARG(2, new, nn);
+    EXPR_S_ARG(0, s, n);
+    EXPR_S_ARG(1, old, on);
+    EXPR_S_ARG(2, new, nn);
     return go_replace(vm, s, n, old, on, new, nn, -1, &args[0], ret);
 }
 
@@ -1652,7 +1486,7 @@ h_sprintf(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struc
     size_t n;
     struct str out = STR_INIT;
 
-    S_ARG(0, f, n);
+    EXPR_S_ARG(0, f, n);
     if (go_sprintf(vm, &out, f, n, args + 1, nargs - 1) != 0) {
         str_free(&out);
         return expr_vm_error(vm, "out of memory");
@@ -1676,8 +1510,8 @@ h_get(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct ex
     struct expr_value item;
 
     if (!is_sequence(&args[0]))
-        return type_error(vm, &args[0], "[]string");
-    if (arg_int(vm, &args[1], &idx) != 0)
+        return expr_helper_type_error(vm, &args[0], "[]string");
+    if (expr_helper_arg_int(vm, &args[1], &idx) != 0)
         return -1;
     len = expr_value_len(&args[0]);
     if (idx >= len) {
@@ -1689,7 +1523,7 @@ h_get(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct ex
     if (expr_value_at(vm, &args[0], (size_t)idx, &item) != 0)
         return -1;
     if (item.kind != EXPR_STRING)
-        return type_error(vm, &args[0], "[]string");
+        return expr_helper_type_error(vm, &args[0], "[]string");
     *ret = item;
     return 0;
 }
@@ -1744,8 +1578,8 @@ h_match(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     size_t pn, nn;
     bool m;
 
-    S_ARG(0, pat, pn);
-    S_ARG(1, name, nn);
+    EXPR_S_ARG(0, pat, pn);
+    EXPR_S_ARG(1, name, nn);
     if (pn == 0) {
         *ret = expr_bool(nn == 0);
         return 0;
@@ -1765,7 +1599,7 @@ h_key_exists(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     size_t kn;
     const struct expr_value *m = &args[1];
 
-    S_ARG(0, k, kn);
+    EXPR_S_ARG(0, k, kn);
     if (m->kind == EXPR_MAP) {
         *ret = expr_bool(m->u.m != NULL && expr_map_get(m->u.m, k, kn) != NULL);
         return 0;
@@ -1775,7 +1609,7 @@ h_key_exists(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
         *ret = expr_bool(m->u.o.cls->has(m->u.o.ptr, &args[0]));
         return 0;
     }
-    return type_error(vm, m, "map[string]interface {}");
+    return expr_helper_type_error(vm, m, "map[string]interface {}");
 }
 
 /* B64Decode(s): standard alphabet with padding; bad input is a run-time error. */
@@ -1788,7 +1622,7 @@ h_b64_decode(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
     unsigned char quad[4];
     char *out;
 
-    S_ARG(0, s, n);
+    EXPR_S_ARG(0, s, n);
     out = expr_vm_alloc(vm, n / 4 * 3 + 4);
     if (out == NULL)
         return expr_vm_error(vm, "out of memory");
@@ -1883,7 +1717,7 @@ h_log_info(struct expr_vm *vm, const struct expr_value *args, size_t nargs, stru
     size_t n;
     struct str out = STR_INIT;
 
-    S_ARG(0, f, n);
+    EXPR_S_ARG(0, f, n);
     if (go_sprintf(vm, &out, f, n, args + 1, nargs - 1) != 0) {
         str_free(&out);
         return expr_vm_error(vm, "out of memory");
@@ -1968,7 +1802,8 @@ distinct_array(struct expr_vm *vm, const struct expr_value *src, struct expr_val
         if (expr_value_at(vm, src, (size_t)i, &item) != 0)
             goto out;
         if (item.kind == EXPR_ARRAY || item.kind == EXPR_MAP || item.kind == EXPR_FUNC) {
-            expr_vm_error(vm, "runtime error: hash of unhashable type %s", go_type_name(&item));
+            expr_vm_error(vm, "runtime error: hash of unhashable type %s",
+                          expr_helper_type_name(&item));
             goto out;
         }
         size_t slot = distinct_hash(&item) & (cap - 1);
@@ -2064,7 +1899,8 @@ h_float_approx_equal(struct expr_vm *vm, const struct expr_value *args, size_t n
 {
     double a, b;
 
-    if (arg_float(vm, &args[0], &a) != 0 || arg_float(vm, &args[1], &b) != 0)
+    if (expr_helper_arg_float(vm, &args[0], &a) != 0 ||
+        expr_helper_arg_float(vm, &args[1], &b) != 0)
         return -1;
     *ret = expr_bool(fabs(a - b) < 1e-6);
     return 0;

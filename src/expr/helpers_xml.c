@@ -677,19 +677,6 @@ xml_document(const char *text, size_t len)
 
 /* --- helpers --- */
 
-static int
-xml_arg_str(struct expr_vm *vm, const char *fn, const struct expr_value *args, size_t i,
-            struct strv *ret)
-{
-    *ret = (struct strv){ "", 0 };
-    if (args[i].kind != EXPR_STRING)
-        return expr_vm_error(vm, "cannot use %s as argument (type string) to call %s",
-                             expr_kind_name(args[i].kind), fn);
-    ret->ptr = args[i].u.s.ptr;
-    ret->len = args[i].u.s.len;
-    return 0;
-}
-
 /* Parses and finds: the element the path selects, or NULL ("" result). */
 static const xmlNode *
 xml_lookup(struct expr_vm *vm, struct strv xml, struct strv path)
@@ -710,8 +697,8 @@ fn_xml_get_node_value(struct expr_vm *vm, const struct expr_value *args, size_t 
     struct strv xml, path;
     struct str text = STR_INIT;
 
-    if (xml_arg_str(vm, "XMLGetNodeValue", args, 0, &xml) < 0 ||
-        xml_arg_str(vm, "XMLGetNodeValue", args, 1, &path) < 0)
+    if (expr_helper_arg_strv(vm, "XMLGetNodeValue", args, 0, &xml) < 0 ||
+        expr_helper_arg_strv(vm, "XMLGetNodeValue", args, 1, &path) < 0)
         return -1;
     *ret = expr_strv("", 0);
     const xmlNode *n = xml_lookup(vm, xml, path);
@@ -734,9 +721,9 @@ fn_xml_get_attribute_value(struct expr_vm *vm, const struct expr_value *args, si
     struct strv xml, path, attr;
     struct str value = STR_INIT;
 
-    if (xml_arg_str(vm, "XMLGetAttributeValue", args, 0, &xml) < 0 ||
-        xml_arg_str(vm, "XMLGetAttributeValue", args, 1, &path) < 0 ||
-        xml_arg_str(vm, "XMLGetAttributeValue", args, 2, &attr) < 0)
+    if (expr_helper_arg_strv(vm, "XMLGetAttributeValue", args, 0, &xml) < 0 ||
+        expr_helper_arg_strv(vm, "XMLGetAttributeValue", args, 1, &path) < 0 ||
+        expr_helper_arg_strv(vm, "XMLGetAttributeValue", args, 2, &attr) < 0)
         return -1;
     *ret = expr_strv("", 0);
     const xmlNode *n = xml_lookup(vm, xml, path);

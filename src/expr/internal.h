@@ -75,13 +75,15 @@ struct expr_validator {
 const char *expr_func_sig(const struct expr_func *f);
 const struct expr_validator *expr_func_validator(const struct expr_func *f);
 
-/* Shared by value.c and builtins.c (value.c). */
+/* Shared by value.c, builtins.c, lexer.c and the helpers (value.c). */
 /* Go's %T of a value: "int", "float64", "[]interface {}", "time.Time", the class name... */
 const char *expr_value_type_name(const struct expr_value *v);
 /* Decodes one rune like Go's utf8.DecodeRune: invalid => 0xFFFD with *size 1 (0 at end). */
 int32_t expr_utf8_decode(const char *s, size_t len, size_t *size);
 /* Appends r as UTF-8 (invalid runes as U+FFFD); returns the bytes written (1..4) into buf. */
 size_t expr_utf8_encode(int32_t r, char *buf);
+/* Go's unicode.IsSpace: the Latin-1 and Unicode White_Space runes. */
+bool expr_rune_is_space(int32_t r);
 /* Like expr_value_from_json, but keeps integers that fit int64 as ints (JSON env files). */
 int expr_value_from_json_ex(struct expr_vm *vm, const char *text, size_t len, bool keep_ints,
                             struct expr_value *ret);

@@ -13,100 +13,10 @@
  */
 #include "lexer.h"
 
+#include "internal.h"
+
 #define RUNE_EOF   (-1)
 #define RUNE_ERROR 0xFFFD
-
-int32_t
-expr_lex_decode_rune(const char *s, size_t len, size_t *size)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    *size = 1;
-    if (len == 0)
-        return RUNE_ERROR;
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return c;
-    int n;
-    int32_t r, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        r = c & 0x1F;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        r = c & 0x0F;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        r = c & 0x07;
-        min = 0x10000;
-    } else {
-        return RUNE_ERROR;
-    }
-    if (len < (size_t)n)
-        return RUNE_ERROR;
-    for (int i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return RUNE_ERROR;
-        r = (r << 6) | (p[i] & 0x3F);
-    }
-    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-        return RUNE_ERROR;
-    *size = (size_t)n;
-    return r;
-}
-
-/* Go's utf8.EncodeRune: invalid runes (surrogates, too large) become U+FFFD. */
-static size_t
-encode_rune(int32_t r, char *out)
-{
-    unsigned char *o = (unsigned char *)out;
-    if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-        r = RUNE_ERROR;
-    if (r < 0x80) {
-        o[0] = (unsigned char)r;
-        return 1;
-    }
-    if (r < 0x800) {
-        o[0] = (unsigned char)(0xC0 | (r >> 6));
-        o[1] = (unsigned char)(0x80 | (r & 0x3F));
-        return 2;
-    }
-    if (r < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | (r >> 12));
-        o[1] = (unsigned char)(0x80 | ((r >> 6) & 0x3F));
-        o[2] = (unsigned char)(0x80 | (r & 0x3F));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | (r >> 18));
-    o[1] = (unsigned char)(0x80 | ((r >> 12) & 0x3F));
-    o[2] = (unsigned char)(0x80 | ((r >> 6) & 0x3F));
-    o[3] = (unsigned char)(0x80 | (r & 0x3F));
-    return 4;
-}
-
-/* unicode.IsSpace */
-static bool
-rune_is_space(int32_t r)
-{
-    switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000: return true;
-    default: return r >= 0x2000 && r <= 0x200A;
-    }
-}
 
 /*
  * Runes outside ASCII that are neither letters nor decimal digits in Go's
@@ -134,7 +44,7 @@ rune_is_alnum(int32_t r)
     if (r < 0x80)
         return r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') ||
                (r >= '0' && r <= '9');
-    if (rune_is_space(r))
+    if (expr_rune_is_space(r))
         return false;
     for (size_t i = 0; i < ARRAY_SIZE(non_alnum_ranges); i++)
         if (r >= non_alnum_ranges[i].lo && r <= non_alnum_ranges[i].hi)
@@ -154,11 +64,11 @@ expr_lex_is_identifier(const char *s, size_t len)
     size_t i = 0, sz;
     if (len == 0)
         return false;
-    int32_t r = expr_lex_decode_rune(s, len, &sz);
+    int32_t r = expr_utf8_decode(s, len, &sz);
     if (!rune_is_alpha(r))
         return false;
     for (i = sz; i < len; i += sz) {
-        r = expr_lex_decode_rune(s + i, len - i, &sz);
+        r = expr_utf8_decode(s + i, len - i, &sz);
         if (!rune_is_alnum(r))
             return false;
     }
@@ -197,7 +107,7 @@ expr_lex_quote(char *buf, size_t size, size_t used, const char *s, size_t len)
     PUT("\"", 1);
     for (size_t i = 0; i < len;) {
         size_t sz;
-        int32_t r = expr_lex_decode_rune(s + i, len - i, &sz);
+        int32_t r = expr_utf8_decode(s + i, len - i, &sz);
         if (r == RUNE_ERROR && sz == 1) {
             snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned char)s[i]);
             PUT(tmp, 4);
@@ -278,7 +188,7 @@ expr_lex_locate(const struct expr_lexer *lx, size_t rune, int *line, int *column
     size_t i = 0, n = 0, sz;
     int l = 1, c = 0;
     while (i < lx->len && n < rune) {
-        int32_t r = expr_lex_decode_rune(lx->src + i, lx->len - i, &sz);
+        int32_t r = expr_utf8_decode(lx->src + i, lx->len - i, &sz);
         if (r == '\n') {
             l++;
             c = 0;
@@ -300,7 +210,7 @@ lx_next(struct expr_lexer *lx)
         return RUNE_EOF;
     }
     size_t sz;
-    int32_t r = expr_lex_decode_rune(lx->src + lx->end.byte, lx->len - lx->end.byte, &sz);
+    int32_t r = expr_utf8_decode(lx->src + lx->end.byte, lx->len - lx->end.byte, &sz);
     lx->prev = lx->end;
     lx->end.byte += sz;
     lx->end.rune++;
@@ -319,7 +229,7 @@ lx_peek(const struct expr_lexer *lx)
     if (lx->end.byte >= lx->len)
         return RUNE_EOF;
     size_t sz;
-    return expr_lex_decode_rune(lx->src + lx->end.byte, lx->len - lx->end.byte, &sz);
+    return expr_utf8_decode(lx->src + lx->end.byte, lx->len - lx->end.byte, &sz);
 }
 
 /* Undoes the last lx_next(); only one step back is ever needed. */
@@ -527,8 +437,8 @@ unescape(struct arena *arena, const char *s, size_t n, bool bytes, size_t *ret_l
         }
         if (c >= 0x80) {
             size_t sz;
-            int32_t r = expr_lex_decode_rune(s + i, n - i, &sz);
-            o += encode_rune(r, out + o);
+            int32_t r = expr_utf8_decode(s + i, n - i, &sz);
+            o += expr_utf8_encode(r, out + o);
             i += sz;
             continue;
         }
@@ -600,7 +510,7 @@ unescape(struct arena *arena, const char *s, size_t n, bool bytes, size_t *ret_l
             }
             if (v > 0x10FFFF)
                 return NULL;
-            o += encode_rune(v, out + o);
+            o += expr_utf8_encode(v, out + o);
             continue;
         }
         case '0':
@@ -624,7 +534,7 @@ unescape(struct arena *arena, const char *s, size_t n, bool bytes, size_t *ret_l
             if (bytes)
                 out[o++] = (char)v;
             else
-                o += encode_rune(v, out + o);
+                o += expr_utf8_encode(v, out + o);
             continue;
         default: return NULL;
         }
@@ -871,7 +781,7 @@ lex_root(struct expr_lexer *lx)
         lx->start = lx->end;
         return;
     }
-    if (rune_is_space(r)) {
+    if (expr_rune_is_space(r)) {
         lx_skip(lx);
         return;
     }
@@ -948,7 +858,7 @@ lex_root(struct expr_lexer *lx)
     }
     if (rune_is_print(r)) {
         char ch[8];
-        size_t n = encode_rune(r, ch);
+        size_t n = expr_utf8_encode(r, ch);
         ch[n] = '\0';
         lx_error(lx, "unrecognized character: U+%04X '%s'", (unsigned)r, ch);
     } else {

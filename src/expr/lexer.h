@@ -76,9 +76,6 @@ void expr_lex_describe(const struct expr_lex_token *tok, char *buf, size_t size)
 /* Appends s as a Go-quoted string ("a\"b\n") to buf of size bytes; returns the new length. */
 size_t expr_lex_quote(char *buf, size_t size, size_t used, const char *s, size_t len);
 
-/* Decodes one UTF-8 rune like Go: an invalid byte gives U+FFFD and size 1. */
-int32_t expr_lex_decode_rune(const char *s, size_t len, size_t *size);
-
 /* Whether a string is a valid expr-lang identifier (letters, digits, _ and $). */
 bool expr_lex_is_identifier(const char *s, size_t len);
 

@@ -70,6 +70,22 @@ exprenv_map_key(const struct expr_value *key, const char **ret_ptr, size_t *ret_
     return true;
 }
 
+int
+exprenv_map_key_arg(struct expr_vm *vm, const struct expr_value *key, const char **ret_ptr,
+                    size_t *ret_len)
+{
+    if (exprenv_map_key(key, ret_ptr, ret_len))
+        return 0;
+    expr_vm_error(vm, "cannot use %s as map key (type string)", expr_kind_name(key->kind));
+    return -1;
+}
+
+int
+exprenv_index_error(struct expr_vm *vm, size_t i, size_t len)
+{
+    return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i, len);
+}
+
 /* --- map[string]string --- */
 
 static int
@@ -217,9 +233,8 @@ json_object_index(const void *obj, struct expr_vm *vm, const struct expr_value *
     const char *k;
     size_t klen;
 
-    if (!exprenv_map_key(key, &k, &klen))
-        return expr_vm_error(vm, "cannot use %s as map key (type string)",
-                             expr_kind_name(key->kind));
+    if (exprenv_map_key_arg(vm, key, &k, &klen) < 0)
+        return -1;
     *ret = exprenv_json_value(json_object_getn(obj, k, klen));
     return 0;
 }
@@ -261,9 +276,8 @@ json_object_class_set(const void *obj, struct expr_vm *vm, const struct expr_val
     const char *k;
     size_t klen;
 
-    if (!exprenv_map_key(key, &k, &klen))
-        return expr_vm_error(vm, "cannot use %s as map key (type string)",
-                             expr_kind_name(key->kind));
+    if (exprenv_map_key_arg(vm, key, &k, &klen) < 0)
+        return -1;
     json_t *j = exprenv_value_to_json(vm, val, 0);
     if (j == NULL)
         return -1;
@@ -293,8 +307,7 @@ static int
 json_array_class_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
     if (i >= json_array_size(obj))
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i,
-                             json_array_size(obj));
+        return exprenv_index_error(vm, i, json_array_size(obj));
     *ret = exprenv_json_value(json_array_get(obj, i));
     return 0;
 }
@@ -961,7 +974,7 @@ event_list_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *
     const struct event_list *l = obj;
 
     if (i >= l->len)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i, l->len);
+        return exprenv_index_error(vm, i, l->len);
     *ret = expr_object(&exprenv_event_class, l->items[i]);
     return 0;
 }
@@ -970,13 +983,11 @@ static int
 event_list_index(const void *obj, struct expr_vm *vm, const struct expr_value *key,
                  struct expr_value *ret)
 {
-    const struct event_list *l = obj;
     size_t i;
 
-    if (exprenv_slice_index(vm, key, l->len, &i) < 0)
+    if (exprenv_slice_index(vm, key, ((const struct event_list *)obj)->len, &i) < 0)
         return -1;
-    *ret = expr_object(&exprenv_event_class, l->items[i]);
-    return 0;
+    return event_list_at(obj, vm, i, ret);
 }
 
 const struct expr_class exprenv_event_list_class = {
@@ -1308,7 +1319,7 @@ node_results_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value
     const struct parser_node_results *n = obj;
 
     if (i >= n->len)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i, n->len);
+        return exprenv_index_error(vm, i, n->len);
     *ret = expr_object(&exprenv_parser_result_class, &n->items[i]);
     return 0;
 }
@@ -1317,13 +1328,11 @@ static int
 node_results_index(const void *obj, struct expr_vm *vm, const struct expr_value *key,
                    struct expr_value *ret)
 {
-    const struct parser_node_results *n = obj;
     size_t i;
 
-    if (exprenv_slice_index(vm, key, n->len, &i) < 0)
+    if (exprenv_slice_index(vm, key, ((const struct parser_node_results *)obj)->len, &i) < 0)
         return -1;
-    *ret = expr_object(&exprenv_parser_result_class, &n->items[i]);
-    return 0;
+    return node_results_at(obj, vm, i, ret);
 }
 
 static const struct expr_class node_results_class = {
@@ -1345,9 +1354,8 @@ stage_results_index(const void *obj, struct expr_vm *vm, const struct expr_value
     const char *k;
     size_t klen;
 
-    if (!exprenv_map_key(key, &k, &klen))
-        return expr_vm_error(vm, "cannot use %s as map key (type string)",
-                             expr_kind_name(key->kind));
+    if (exprenv_map_key_arg(vm, key, &k, &klen) < 0)
+        return -1;
     const struct parser_node_results *n = parser_stage_node(obj, k, klen);
     *ret = expr_object(&node_results_class, n != NULL ? n : &empty_node_results);
     return 0;
@@ -1396,9 +1404,8 @@ parser_results_index(const void *obj, struct expr_vm *vm, const struct expr_valu
     const char *k;
     size_t klen;
 
-    if (!exprenv_map_key(key, &k, &klen))
-        return expr_vm_error(vm, "cannot use %s as map key (type string)",
-                             expr_kind_name(key->kind));
+    if (exprenv_map_key_arg(vm, key, &k, &klen) < 0)
+        return -1;
     const struct parser_stage_results *s = parser_results_stage(obj, k, klen);
     *ret = expr_object(&stage_results_class, s != NULL ? s : &empty_stage_results);
     return 0;

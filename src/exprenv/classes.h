@@ -75,6 +75,11 @@ const char *exprenv_arg_cstr(struct expr_vm *vm, const char *method, const struc
 int exprenv_slice_index(struct expr_vm *vm, const struct expr_value *key, size_t len, size_t *ret);
 /* A map key as (ptr, len); false when the key is not a string. */
 bool exprenv_map_key(const struct expr_value *key, const char **ret_ptr, size_t *ret_len);
+/* exprenv_map_key for an index callback: 0, or -1 with Go's error for a non-string key. */
+int exprenv_map_key_arg(struct expr_vm *vm, const struct expr_value *key, const char **ret_ptr,
+                        size_t *ret_len);
+/* Go's out-of-range panic for element i of a slice of len elements; returns -1. */
+int exprenv_index_error(struct expr_vm *vm, size_t i, size_t len);
 
 /* An expression value as a new JSON value (for helpers writing into Unmarshaled); NULL on error. */
 json_t *exprenv_value_to_json(struct expr_vm *vm, const struct expr_value *v, int depth);

@@ -50,7 +50,7 @@ meta_list_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *r
     const struct meta_list *m = obj;
 
     if (i >= m->len)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i, m->len);
+        return exprenv_index_error(vm, i, m->len);
     *ret = expr_object(&exprenv_meta_item_class, &m->items[i]);
     return 0;
 }
@@ -59,13 +59,11 @@ static int
 meta_list_index(const void *obj, struct expr_vm *vm, const struct expr_value *key,
                 struct expr_value *ret)
 {
-    const struct meta_list *m = obj;
     size_t i;
 
-    if (exprenv_slice_index(vm, key, m->len, &i) < 0)
+    if (exprenv_slice_index(vm, key, ((const struct meta_list *)obj)->len, &i) < 0)
         return -1;
-    *ret = expr_object(&exprenv_meta_item_class, &m->items[i]);
-    return 0;
+    return meta_list_at(obj, vm, i, ret);
 }
 
 static const struct expr_class meta_list_class = {
@@ -305,8 +303,7 @@ static int
 decisions_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
     if (i >= ALERT(obj)->ndecisions)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i,
-                             ALERT(obj)->ndecisions);
+        return exprenv_index_error(vm, i, ALERT(obj)->ndecisions);
     *ret = expr_object(&exprenv_decision_class, &ALERT(obj)->decisions[i]);
     return 0;
 }
@@ -340,8 +337,7 @@ static int
 alert_events_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
     if (i >= ALERT(obj)->nevents)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i,
-                             ALERT(obj)->nevents);
+        return exprenv_index_error(vm, i, ALERT(obj)->nevents);
     *ret = expr_object(&exprenv_alert_event_class, &ALERT(obj)->events[i]);
     return 0;
 }
@@ -375,8 +371,7 @@ static int
 labels_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
     if (i >= ALERT(obj)->nlabels)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i,
-                             ALERT(obj)->nlabels);
+        return exprenv_index_error(vm, i, ALERT(obj)->nlabels);
     *ret = exprenv_cstr(ALERT(obj)->labels[i]);
     return 0;
 }
@@ -602,9 +597,8 @@ sources_index(const void *obj, struct expr_vm *vm, const struct expr_value *key,
     const char *k;
     size_t klen;
 
-    if (!exprenv_map_key(key, &k, &klen))
-        return expr_vm_error(vm, "cannot use %s as map key (type string)",
-                             expr_kind_name(key->kind));
+    if (exprenv_map_key_arg(vm, key, &k, &klen) < 0)
+        return -1;
     for (size_t i = 0; i < RA(obj)->nsources; i++) {
         const struct source_entry *e = &RA(obj)->sources[i];
         if (strlen(e->key) == klen && memcmp(e->key, k, klen) == 0) {
@@ -664,8 +658,7 @@ static int
 api_alerts_at(const void *obj, struct expr_vm *vm, size_t i, struct expr_value *ret)
 {
     if (i >= RA(obj)->napi_alerts)
-        return expr_vm_error(vm, "index out of range: %zu (array length is %zu)", i,
-                             RA(obj)->napi_alerts);
+        return exprenv_index_error(vm, i, RA(obj)->napi_alerts);
     *ret = expr_object(&exprenv_alert_class, RA(obj)->api_alerts[i]);
     return 0;
 }

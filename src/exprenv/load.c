@@ -243,10 +243,15 @@ static const struct field_desc decision_fields[] = {
     FIELD("Value", "value", F_CSTR, struct decision, value),
 };
 
+/*
+ * A JSON array of objects (null: none) decoded element by element into the
+ * slots add() appends to alert a; errors name the element as path[i].
+ */
 static int
-load_alert_events(const json_t *v, void *field, struct loadctx *lc, const char *path)
+load_object_array(const json_t *v, struct alert *a, void *(*add)(struct alert *),
+                  const struct field_desc *fields, size_t nfields, struct loadctx *lc,
+                  const char *path)
 {
-    struct alert *a = (struct alert *)((char *)field - offsetof(struct alert, events));
     size_t i;
     json_t *item;
     char sub[256];
@@ -257,38 +262,44 @@ load_alert_events(const json_t *v, void *field, struct loadctx *lc, const char *
         return load_error(lc, "%s: expected an array", path);
     json_array_foreach((json_t *)v, i, item)
     {
-        struct alert_event *e = alert_add_event(a);
+        void *elem = add(a);
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-        if (e == NULL)
+        if (elem == NULL)
             return load_error(lc, "%s: out of memory", sub);
-        if (decode_fields(item, e, alert_event_fields, ARRAY_SIZE(alert_event_fields), lc, sub) < 0)
+        if (decode_fields(item, elem, fields, nfields, lc, sub) < 0)
             return -1;
     }
     return 0;
+}
+
+static void *
+add_event(struct alert *a)
+{
+    return alert_add_event(a);
+}
+
+static void *
+add_decision(struct alert *a)
+{
+    return alert_add_decision(a);
+}
+
+static int
+load_alert_events(const json_t *v, void *field, struct loadctx *lc, const char *path)
+{
+    struct alert *a = (struct alert *)((char *)field - offsetof(struct alert, events));
+
+    return load_object_array(v, a, add_event, alert_event_fields, ARRAY_SIZE(alert_event_fields),
+                             lc, path);
 }
 
 static int
 load_decisions(const json_t *v, void *field, struct loadctx *lc, const char *path)
 {
     struct alert *a = (struct alert *)((char *)field - offsetof(struct alert, decisions));
-    size_t i;
-    json_t *item;
-    char sub[256];
 
-    if (json_is_null(v))
-        return 0;
-    if (!json_is_array(v))
-        return load_error(lc, "%s: expected an array", path);
-    json_array_foreach((json_t *)v, i, item)
-    {
-        struct decision *d = alert_add_decision(a);
-        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-        if (d == NULL)
-            return load_error(lc, "%s: out of memory", sub);
-        if (decode_fields(item, d, decision_fields, ARRAY_SIZE(decision_fields), lc, sub) < 0)
-            return -1;
-    }
-    return 0;
+    return load_object_array(v, a, add_decision, decision_fields, ARRAY_SIZE(decision_fields), lc,
+                             path);
 }
 
 static int

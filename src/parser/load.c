@@ -13,10 +13,10 @@
 #include "common/common.h"
 
 #include "common/gotime.h"
+#include "config/config.h"
 #include "exprenv/exprenv.h"
 #include "grok/grok.h"
 #include "parser/internal.h"
-#include "config/config.h"
 
 int
 parser_load_fail(struct parser_loader *ld, int line, const char *fmt, ...)
@@ -56,23 +56,14 @@ parser_yaml_string(struct parser_loader *ld, const struct ynode *v, const char *
 static int
 yaml_bool(struct parser_loader *ld, const struct ynode *v, const char *key, bool *ret)
 {
-    static const char *const yes[] = { "y",    "Y",    "yes", "Yes", "YES", "true",
-                                       "True", "TRUE", "on",  "On",  "ON" };
-    static const char *const no[] = { "n",     "N",     "no",  "No",  "NO", "false",
-                                      "False", "FALSE", "off", "Off", "OFF" };
+    int b;
 
     *ret = false;
     if (ynode_is_null(v))
         return 0;
-    if (v->type == YNODE_SCALAR && v->plain) {
-        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-            if (strcmp(v->str, yes[i]) == 0) {
-                *ret = true;
-                return 0;
-            }
-            if (strcmp(v->str, no[i]) == 0)
-                return 0;
-        }
+    if ((b = ynode_bool_value(v)) >= 0) {
+        *ret = b == 1;
+        return 0;
     }
     return parser_load_fail(ld, v->line, "key \"%s\": cannot unmarshal %s `%.40s` into bool", key,
                             ynode_kind(v), v->type == YNODE_SCALAR ? v->str : "");
@@ -165,33 +156,26 @@ int
 parser_yaml_check_keys(struct parser_loader *ld, const struct ynode *y, const char *what,
                        const char *const *allowed, size_t nallowed)
 {
-    if (y->type != YNODE_MAP)
+    const struct ynode *k;
+
+    switch (ynode_check_keys(y, allowed, nallowed, &k)) {
+    case YKEYS_NOT_MAP:
         return parser_load_fail(ld, y->line, "cannot unmarshal %s into %s", ynode_kind(y), what);
-    for (size_t i = 0; i < y->n; i++) {
-        const struct ynode *k = y->items[2 * i];
-        bool found = false;
-        if (k->type != YNODE_SCALAR)
-            return parser_load_fail(ld, k->line, "%s: a key must be a string, not %s", what,
-                                    ynode_kind(k));
-        for (size_t j = 0; j < nallowed && !found; j++)
-            found = strcmp(k->str, allowed[j]) == 0;
-        if (!found)
-            return parser_load_fail(ld, k->line, "field \"%.60s\" not found in type %s", k->str,
-                                    what);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(y->items[2 * j]->str, k->str) == 0)
-                return parser_load_fail(ld, k->line, "key \"%.60s\" already set in map", k->str);
+    case YKEYS_NOT_STRING:
+        return parser_load_fail(ld, k->line, "%s: a key must be a string, not %s", what,
+                                ynode_kind(k));
+    case YKEYS_UNKNOWN:
+        return parser_load_fail(ld, k->line, "field \"%.60s\" not found in type %s", k->str, what);
+    case YKEYS_DUPLICATE:
+        return parser_load_fail(ld, k->line, "key \"%.60s\" already set in map", k->str);
+    default: return 0;
     }
-    return 0;
 }
 
 const struct ynode *
 parser_yaml_get(const struct ynode *y, const char *key)
 {
-    for (size_t i = 0; i < y->n; i++)
-        if (strcmp(y->items[2 * i]->str, key) == 0)
-            return y->items[2 * i + 1];
-    return NULL;
+    return ynode_map_get(y, key);
 }
 
 static const char *const node_keys[] = {
@@ -212,22 +196,6 @@ yaml_seq(struct parser_loader *ld, const struct ynode *v, const char *key)
     if (v->type != YNODE_SEQ)
         return parser_load_fail(ld, v->line, "key \"%s\": cannot unmarshal %s into a list", key,
                                 ynode_kind(v));
-    return 0;
-}
-
-static int
-data_type(const char *s, enum expr_data_type *ret)
-{
-    if (strcmp(s, "string") == 0)
-        *ret = EXPR_DATA_STRING;
-    else if (strcmp(s, "regexp") == 0 || strcmp(s, "regex") == 0)
-        *ret = EXPR_DATA_REGEXP;
-    else if (strcmp(s, "map") == 0)
-        *ret = EXPR_DATA_MAP;
-    else if (strcmp(s, "bots") == 0)
-        *ret = EXPR_DATA_BOTS;
-    else
-        return -1;
     return 0;
 }
 
@@ -272,7 +240,7 @@ decode_data(struct parser_loader *ld, const struct ynode *v, bool compile)
             goto next;
         enum expr_data_type t;
         if (compile && ld->data_dir != NULL && type != NULL && type[0] != '\0' && dest != NULL &&
-            data_type(type, &t) == 0) {
+            expr_data_type_parse(type, &t) == 0) {
             struct expr_error err;
             (void)expr_data_load(ld->data_dir, dest, t, &err);
         }

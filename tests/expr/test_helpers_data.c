@@ -18,56 +18,16 @@
 #include "common/str.h"
 #include "expr/helpers.h"
 
-static char data_dir[512];
-
-/*
- * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
- * it), else next to this source file as the compiler saw it, which works
- * when the binary runs from its build directory.
- */
-static void
-fixture_dir(char *buf, size_t size)
-{
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
-    const char *slash = strrchr(__FILE__, '/');
-    if (root)
-        snprintf(buf, size, "%s/tests/expr/data", root);
-    else
-        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
-                 slash ? __FILE__ : ".");
-}
-
-static const struct expr_func *
-find(const char *name)
-{
-    for (size_t i = 0; i < expr_helpers_data_count; i++)
-        if (strcmp(expr_helpers_data[i].name, name) == 0)
-            return &expr_helpers_data[i];
-    fail_msg("helper %s not registered", name);
-    abort();
-}
+#include "helpers_fixture.h"
 
 static int
 call(struct expr_vm *vm, const char *name, const struct expr_value *args, size_t n,
      struct expr_value *ret)
 {
-    const struct expr_func *f = find(name);
-    assert_true((int)n >= f->min_args && (f->max_args < 0 || (int)n <= f->max_args));
-    return f->call(vm, args, n, ret);
+    return fixture_call(vm, expr_helpers_data, expr_helpers_data_count, name, args, n, ret);
 }
 
-static struct expr_value
-str(const char *s)
-{
-    return expr_strv(s, strlen(s));
-}
-
-static bool
-str_is(const struct expr_value *v, const char *want)
-{
-    return v->kind == EXPR_STRING && v->u.s.len == strlen(want) &&
-           memcmp(v->u.s.ptr, want, v->u.s.len) == 0;
-}
+static char data_dir[512];
 
 static void
 load_ok(const char *file, enum expr_data_type type)
@@ -81,7 +41,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    fixture_dir(data_dir, sizeof(data_dir));
+    fixture_data_dir(data_dir, sizeof(data_dir));
     expr_data_reset();
     return 0;
 }
@@ -121,12 +81,12 @@ test_file(void **state)
     load_ok("test_empty_line.txt", EXPR_DATA_STRING);
     load_ok("test_crlf.txt", EXPR_DATA_STRING);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, arg = str(cases[i].file);
+        struct expr_value ret, arg = fixture_str(cases[i].file);
         assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
         assert_int_equal(ret.kind, EXPR_ARRAY);
         bool in = false;
         for (size_t k = 0; k < ret.u.a->len; k++)
-            in = in || str_is(&ret.u.a->items[k], cases[i].line);
+            in = in || fixture_str_is(&ret.u.a->items[k], cases[i].line);
         if (in != cases[i].in)
             fail_msg("case %zu: \"%s\" in File(%s) = %d", i, cases[i].line, cases[i].file, in);
     }
@@ -141,12 +101,12 @@ test_file(void **state)
         { "nope.txt", 0 },
     };
     for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
-        struct expr_value ret, arg = str(counts[i].file);
+        struct expr_value ret, arg = fixture_str(counts[i].file);
         assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
         assert_int_equal(ret.u.a->len, counts[i].n);
     }
     /* A file loaded as string is not a regexp file. */
-    struct expr_value ret, args[2] = { str("Crowdsec"), str("test_data.txt") };
+    struct expr_value ret, args[2] = { fixture_str("Crowdsec"), fixture_str("test_data.txt") };
     assert_int_equal(call(vm, "RegexpInFile", args, 2, &ret), 0);
     assert_false(ret.u.b);
     expr_vm_free(vm);
@@ -225,7 +185,7 @@ test_load_limits_and_reload(void **state)
     fclose(f);
     /* Already loaded: a no-op, the first content stays. */
     assert_int_equal(expr_data_load(dir, "reload.txt", EXPR_DATA_STRING, &err), 0);
-    struct expr_value ret, arg = str("reload.txt");
+    struct expr_value ret, arg = fixture_str("reload.txt");
     assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
     assert_int_equal(ret.u.a->len, 1);
     /* After a reset it is read again. */
@@ -261,17 +221,17 @@ test_regexp_in_file(void **state)
     (void)state;
     load_ok("test_data_re.txt", EXPR_DATA_REGEXP);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, args[2] = { str(cases[i].s), str(cases[i].file) };
+        struct expr_value ret, args[2] = { fixture_str(cases[i].s), fixture_str(cases[i].file) };
         assert_int_equal(call(vm, "RegexpInFile", args, 2, &ret), 0);
         assert_int_equal(ret.kind, EXPR_BOOL);
         if (ret.u.b != cases[i].want)
             fail_msg("case %zu: RegexpInFile(%s, %s) = %d", i, cases[i].s, cases[i].file, ret.u.b);
     }
     /* A regexp file is not visible to File(). */
-    struct expr_value ret, arg = str("test_data_re.txt");
+    struct expr_value ret, arg = fixture_str("test_data_re.txt");
     assert_int_equal(call(vm, "File", &arg, 1, &ret), 0);
     assert_int_equal(ret.u.a->len, 0);
-    struct expr_value bad[2] = { expr_int(1), str("test_data_re.txt") };
+    struct expr_value bad[2] = { expr_int(1), fixture_str("test_data_re.txt") };
     assert_int_equal(call(vm, "RegexpInFile", bad, 2, &ret), -1);
     expr_vm_free(vm);
 }
@@ -282,7 +242,7 @@ static void
 test_file_map(void **state)
 {
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, arg = str("test_data_map.json");
+    struct expr_value ret, arg = fixture_str("test_data_map.json");
     (void)state;
     load_ok("test_data_map.json", EXPR_DATA_MAP);
     load_ok("test_data_map.json", EXPR_DATA_MAP); /* already loaded: no-op */
@@ -307,21 +267,21 @@ test_file_map(void **state)
         const struct expr_value *row = &ret.u.a->items[cells[i].row];
         assert_int_equal(row->kind, EXPR_MAP);
         const struct expr_value *v = expr_map_get(row->u.m, cells[i].key, strlen(cells[i].key));
-        if (!v || !str_is(v, cells[i].value))
+        if (!v || !fixture_str_is(v, cells[i].value))
             fail_msg("cell %zu: rows[%zu][%s]", i, cells[i].row, cells[i].key);
     }
     /* Every key of the JSON line is kept, null becomes "". */
     load_ok("test_lookup.json", EXPR_DATA_MAP);
-    arg = str("test_lookup.json");
+    arg = fixture_str("test_lookup.json");
     assert_int_equal(call(vm, "FileMap", &arg, 1, &ret), 0);
     assert_int_equal(ret.u.a->len, 8);
     const struct expr_value *extra = expr_map_get(ret.u.a->items[4].u.m, "extra", 5);
     assert_non_null(extra);
-    assert_true(str_is(extra, ""));
+    assert_true(fixture_str_is(extra, ""));
     const struct expr_value *comment = expr_map_get(ret.u.a->items[5].u.m, "comment", 7);
     assert_non_null(comment);
-    assert_true(str_is(comment, "versioned"));
-    arg = str("missing.json");
+    assert_true(fixture_str_is(comment, "versioned"));
+    arg = fixture_str("missing.json");
     assert_int_equal(call(vm, "FileMap", &arg, 1, &ret), 0);
     assert_int_equal(ret.kind, EXPR_ARRAY);
     assert_int_equal(ret.u.a->len, 0);
@@ -367,9 +327,9 @@ test_lookup_file(void **state)
     load_ok("test_data_map.json", EXPR_DATA_MAP);
     load_ok("test_lookup.json", EXPR_DATA_MAP);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, args[2] = { str(cases[i].s), str(cases[i].file) };
+        struct expr_value ret, args[2] = { fixture_str(cases[i].s), fixture_str(cases[i].file) };
         assert_int_equal(call(vm, "LookupFile", args, 2, &ret), 0);
-        if (!str_is(&ret, cases[i].want))
+        if (!fixture_str_is(&ret, cases[i].want))
             fail_msg("case %zu: LookupFile(%s, %s) = \"%.*s\", want \"%s\"", i, cases[i].s,
                      cases[i].file, ret.kind == EXPR_STRING ? (int)ret.u.s.len : 0,
                      ret.kind == EXPR_STRING ? ret.u.s.ptr : "", cases[i].want);
@@ -412,23 +372,24 @@ test_match_known_bot(void **state)
     (void)state;
     load_ok("test_data_bots.json", EXPR_DATA_BOTS);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, args[4] = { str(cases[i].ip), str(cases[i].ua), str(cases[i].path),
-                                           str("test_data_bots.json") };
+        struct expr_value ret,
+            args[4] = { fixture_str(cases[i].ip), fixture_str(cases[i].ua),
+                        fixture_str(cases[i].path), fixture_str("test_data_bots.json") };
         assert_int_equal(call(vm, "MatchKnownBot", args, 4, &ret), 0);
         if (ret.kind != EXPR_BOOL || ret.u.b != cases[i].want)
             fail_msg("case %zu: MatchKnownBot(%s, %s, %s)", i, cases[i].ip, cases[i].ua,
                      cases[i].path);
     }
     /* Without file names, or with only unknown ones, nothing matches. */
-    struct expr_value ret,
-        args[5] = { str("10.1.2.3"), str(""), str("/"), str("nope.json"), expr_int(3) };
+    struct expr_value ret, args[5] = { fixture_str("10.1.2.3"), fixture_str(""), fixture_str("/"),
+                                       fixture_str("nope.json"), expr_int(3) };
     assert_int_equal(call(vm, "MatchKnownBot", args, 3, &ret), 0);
     assert_false(ret.u.b);
     assert_int_equal(call(vm, "MatchKnownBot", args, 5, &ret), 0);
     assert_false(ret.u.b);
     /* Several files: any may match. */
-    args[3] = str("nope.json");
-    args[4] = str("test_data_bots.json");
+    args[3] = fixture_str("nope.json");
+    args[4] = fixture_str("test_data_bots.json");
     assert_int_equal(call(vm, "MatchKnownBot", args, 5, &ret), 0);
     assert_true(ret.u.b);
     expr_vm_free(vm);
@@ -451,8 +412,8 @@ test_match_known_bot_fcrdns(void **state)
     (void)state;
     load_ok("test_bots_local.json", EXPR_DATA_BOTS);
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret,
-            args[4] = { str(cases[i].ip), str(cases[i].ua), str("/"), str("test_bots_local.json") };
+        struct expr_value ret, args[4] = { fixture_str(cases[i].ip), fixture_str(cases[i].ua),
+                                           fixture_str("/"), fixture_str("test_bots_local.json") };
         assert_int_equal(call(vm, "MatchKnownBot", args, 4, &ret), 0);
         if (ret.u.b != cases[i].want)
             fail_msg("case %zu: MatchKnownBot(%s, %s) = %d", i, cases[i].ip, cases[i].ua, ret.u.b);

@@ -17,49 +17,20 @@
 #include "common/str.h"
 #include "expr/helpers.h"
 
-#define S(lit) expr_strv((lit), sizeof(lit) - 1)
-
-/*
- * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
- * it), else next to this source file as the compiler saw it, which works
- * when the binary runs from its build directory.
- */
-static void
-fixture_dir(char *buf, size_t size)
-{
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
-    const char *slash = strrchr(__FILE__, '/');
-    if (root)
-        snprintf(buf, size, "%s/tests/expr/data", root);
-    else
-        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
-                 slash ? __FILE__ : ".");
-}
-
-static const struct expr_func *
-find(const char *name)
-{
-    for (size_t i = 0; i < expr_helpers_ip_count; i++)
-        if (strcmp(expr_helpers_ip[i].name, name) == 0)
-            return &expr_helpers_ip[i];
-    fail_msg("helper %s not registered", name);
-    abort();
-}
+#include "helpers_fixture.h"
 
 static int
 call(struct expr_vm *vm, const char *name, const struct expr_value *args, size_t n,
      struct expr_value *ret)
 {
-    const struct expr_func *f = find(name);
-    assert_true((int)n >= f->min_args && (f->max_args < 0 || (int)n <= f->max_args));
-    return f->call(vm, args, n, ret);
+    return fixture_call(vm, expr_helpers_ip, expr_helpers_ip_count, name, args, n, ret);
 }
 
 static const char *
 data_path(const char *file, char *buf, size_t size)
 {
     char dir[400];
-    fixture_dir(dir, sizeof(dir));
+    fixture_data_dir(dir, sizeof(dir));
     snprintf(buf, size, "%s/%s", dir, file);
     return buf;
 }
@@ -231,12 +202,12 @@ test_wrong_types(void **state)
 {
     static const char *const names[] = { "IsIP", "IsIPV4", "IsIPV6", "IPToCountry", "GeoIPEnrich" };
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, args[2] = { expr_int(42), S("1.2.3.0/24") };
+    struct expr_value ret, args[2] = { expr_int(42), fixture_str("1.2.3.0/24") };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         assert_int_equal(call(vm, names[i], args, 1, &ret), -1);
     assert_int_equal(call(vm, "IpInRange", args, 2, &ret), -1);
-    args[0] = S("1.2.3.4");
+    args[0] = fixture_str("1.2.3.4");
     args[1] = expr_int(24);
     assert_int_equal(call(vm, "IpToRange", args, 2, &ret), -1);
     expr_vm_free(vm);
@@ -249,7 +220,7 @@ test_geoip_without_db(void **state)
 {
     static const char *const obj[] = { "GeoIPEnrich", "GeoIPASNEnrich", "GeoIPRangeEnrich" };
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, arg = S("1.2.3.4");
+    struct expr_value ret, arg = fixture_str("1.2.3.4");
     (void)state;
     expr_geoip_close();
     for (size_t i = 0; i < ARRAY_SIZE(obj); i++) {
@@ -257,7 +228,7 @@ test_geoip_without_db(void **state)
         assert_int_equal(call(vm, obj[i], &arg, 1, &ret), 0);
         assert_int_equal(ret.kind, EXPR_NIL);
         /* Without a database even a bad address is not looked at. */
-        struct expr_value bad = S("not an ip");
+        struct expr_value bad = fixture_str("not an ip");
         assert_int_equal(call(vm, obj[i], &bad, 1, &ret), 0);
         assert_int_equal(ret.kind, EXPR_NIL);
     }
@@ -313,7 +284,7 @@ static void
 test_geoip_enrich(void **state)
 {
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, arg = S("1.2.3.4");
+    struct expr_value ret, arg = fixture_str("1.2.3.4");
     (void)state;
     assert_int_equal(call(vm, "GeoIPEnrich", &arg, 1, &ret), 0);
     const struct expr_value *country = field(&ret, "Country");
@@ -372,7 +343,7 @@ test_geoip_enrich_table(void **state)
         assert_int_equal(field(&ret, "Subdivisions")->kind, EXPR_ARRAY);
     }
     /* geoip2 refuses a nil net.IP: a run-time error, not nil. */
-    struct expr_value ret, bad = S("not-an-ip");
+    struct expr_value ret, bad = fixture_str("not-an-ip");
     assert_int_equal(call(vm, "GeoIPEnrich", &bad, 1, &ret), -1);
     assert_int_equal(call(vm, "GeoIPASNEnrich", &bad, 1, &ret), -1);
     assert_int_equal(call(vm, "GeoIPRangeEnrich", &bad, 1, &ret), -1);

@@ -22,6 +22,8 @@
 #include "common/str.h"
 #include "expr/helpers.h"
 
+#include "helpers_fixture.h"
+
 /* --- the loopback server --- */
 
 static int srv_fd = -1;
@@ -177,36 +179,11 @@ srv_stop(void **state)
 
 /* --- helpers --- */
 
-static const struct expr_func *
-find(const char *name)
-{
-    for (size_t i = 0; i < expr_helpers_net_count; i++)
-        if (strcmp(expr_helpers_net[i].name, name) == 0)
-            return &expr_helpers_net[i];
-    fail_msg("helper %s not registered", name);
-    abort();
-}
-
 static int
 call(struct expr_vm *vm, const char *name, const struct expr_value *args, size_t n,
      struct expr_value *ret)
 {
-    const struct expr_func *f = find(name);
-    assert_true((int)n >= f->min_args && (f->max_args < 0 || (int)n <= f->max_args));
-    return f->call(vm, args, n, ret);
-}
-
-static struct expr_value
-str(const char *s)
-{
-    return expr_strv(s, strlen(s));
-}
-
-static bool
-str_is(const struct expr_value *v, const char *want)
-{
-    return v->kind == EXPR_STRING && v->u.s.len == strlen(want) &&
-           memcmp(v->u.s.ptr, want, v->u.s.len) == 0;
+    return fixture_call(vm, expr_helpers_net, expr_helpers_net_count, name, args, n, ret);
 }
 
 static struct expr_value
@@ -239,7 +216,7 @@ get_field(struct expr_vm *vm, const struct expr_value *resp, const char *name)
 static struct expr_value
 header_call(struct expr_vm *vm, const struct expr_value *resp, const char *method, const char *key)
 {
-    struct expr_value h = get_field(vm, resp, "Headers"), v, arg = str(key);
+    struct expr_value h = get_field(vm, resp, "Headers"), v, arg = fixture_str(key);
     assert_int_equal(h.kind, EXPR_OBJECT);
     const struct expr_class *cls = h.u.o.cls;
     for (size_t i = 0; i < cls->nmethods; i++)
@@ -297,26 +274,26 @@ test_http_helpers(void **state)
         struct expr_value args[4], ret;
         size_t n = 0;
         if (cases[i].method)
-            args[n++] = str(cases[i].method);
+            args[n++] = fixture_str(cases[i].method);
         args[n++] = url(vm, cases[i].path);
         if (strcmp(cases[i].fn, "HTTPPost") == 0) {
-            args[n++] = str(cases[i].ctype);
-            args[n++] = str(cases[i].body);
+            args[n++] = fixture_str(cases[i].ctype);
+            args[n++] = fixture_str(cases[i].body);
         } else if (strcmp(cases[i].fn, "HTTPRequest") == 0) {
             struct expr_map *m = expr_vm_map(vm, 1);
             assert_non_null(m);
             if (cases[i].hkey)
-                assert_int_equal(
-                    expr_map_set(vm, m, cases[i].hkey, strlen(cases[i].hkey), str(cases[i].hval)),
-                    0);
+                assert_int_equal(expr_map_set(vm, m, cases[i].hkey, strlen(cases[i].hkey),
+                                              fixture_str(cases[i].hval)),
+                                 0);
             args[n++] = (struct expr_value){ .kind = EXPR_MAP, .u.m = m };
-            args[n++] = str(cases[i].body);
+            args[n++] = fixture_str(cases[i].body);
         }
         if (call(vm, cases[i].fn, args, n, &ret) != 0)
             fail_msg("case %zu: %s failed", i, cases[i].fn);
         struct expr_value status = get_field(vm, &ret, "StatusCode");
         struct expr_value body = get_field(vm, &ret, "Body");
-        if (status.u.i != cases[i].status || !str_is(&body, cases[i].want_body))
+        if (status.u.i != cases[i].status || !fixture_str_is(&body, cases[i].want_body))
             fail_msg("case %zu: status %lld body \"%.*s\"", i, (long long)status.u.i,
                      (int)body.u.s.len, body.u.s.ptr);
         if (cases[i].want_method &&
@@ -350,35 +327,36 @@ test_http_headers(void **state)
     struct expr_value all = header_call(vm, &ret, "Values", "set-cookie");
     assert_int_equal(all.kind, EXPR_ARRAY);
     assert_int_equal(all.u.a->len, 2);
-    assert_true(str_is(&all.u.a->items[1], "b=2"));
+    assert_true(fixture_str_is(&all.u.a->items[1], "b=2"));
     assert_int_equal(header_call(vm, &ret, "Values", "Nope").kind, EXPR_NIL);
     /* Indexing is a plain map lookup: canonical keys only. */
-    struct expr_value h = get_field(vm, &ret, "Headers"), v, key = str("X-Method");
+    struct expr_value h = get_field(vm, &ret, "Headers"), v, key = fixture_str("X-Method");
     const struct expr_class *cls = h.u.o.cls;
     assert_true(cls->is_map);
     assert_int_equal(cls->index(h.u.o.ptr, vm, &key, &v), 0);
     assert_int_equal(v.kind, EXPR_ARRAY);
-    assert_true(str_is(&v.u.a->items[0], "GET"));
-    key = str("x-method");
+    assert_true(fixture_str_is(&v.u.a->items[0], "GET"));
+    key = fixture_str("x-method");
     assert_int_equal(cls->index(h.u.o.ptr, vm, &key, &v), 0);
     assert_int_equal(v.kind, EXPR_NIL);
     assert_false(cls->has(h.u.o.ptr, &key));
-    key = str("Content-Length");
+    key = fixture_str("Content-Length");
     assert_true(cls->has(h.u.o.ptr, &key));
     assert_true(cls->len(h.u.o.ptr) >= 8);
     /* A decoded gzip body loses Content-Encoding and Content-Length, as in Go. */
     arg = url(vm, "/gzip");
     assert_int_equal(call(vm, "HTTPGet", &arg, 1, &ret), 0);
     h = get_field(vm, &ret, "Headers");
-    key = str("Content-Encoding");
+    key = fixture_str("Content-Encoding");
     assert_false(cls->has(h.u.o.ptr, &key));
-    key = str("Content-Length");
+    key = fixture_str("Content-Length");
     assert_false(cls->has(h.u.o.ptr, &key));
     /* Non-string header values are formatted with fmt.Sprint. */
     struct expr_map *m = expr_vm_map(vm, 1);
     assert_int_equal(expr_map_set(vm, m, "X-Api-Key", 9, expr_int(42)), 0);
-    struct expr_value args[4] = { str("POST"), url(vm, "/echo"),
-                                  (struct expr_value){ .kind = EXPR_MAP, .u.m = m }, str("") };
+    struct expr_value args[4] = { fixture_str("POST"), url(vm, "/echo"),
+                                  (struct expr_value){ .kind = EXPR_MAP, .u.m = m },
+                                  fixture_str("") };
     assert_int_equal(call(vm, "HTTPRequest", args, 4, &ret), 0);
     assert_string_equal(header_get(vm, &ret, "X-Api-Key", buf, sizeof(buf)), "42");
     expr_vm_free(vm);
@@ -414,7 +392,7 @@ test_http_errors(void **state)
     close(fd);
     struct expr_value closed = expr_vm_strf(vm, "http://127.0.0.1:%d/", ntohs(sin.sin_port));
     struct expr_map *empty = expr_vm_map(vm, 0), *crlf = expr_vm_map(vm, 1);
-    assert_int_equal(expr_map_set(vm, crlf, "X-A", 3, str("a\r\nInjected: 1")), 0);
+    assert_int_equal(expr_map_set(vm, crlf, "X-A", 3, fixture_str("a\r\nInjected: 1")), 0);
     struct expr_value emptyv = { .kind = EXPR_MAP, .u.m = empty };
     struct expr_value crlfv = { .kind = EXPR_MAP, .u.m = crlf };
     const struct {
@@ -424,15 +402,19 @@ test_http_errors(void **state)
     } cases[] = {
         { "HTTPGet", { closed }, 1 },
         { "HTTPHead", { closed }, 1 },
-        { "HTTPPost", { closed, str("a/b"), str("x") }, 3 },
-        { "HTTPGet", { str("ftp://127.0.0.1/") }, 1 },
-        { "HTTPGet", { str("not a url") }, 1 },
+        { "HTTPPost", { closed, fixture_str("a/b"), fixture_str("x") }, 3 },
+        { "HTTPGet", { fixture_str("ftp://127.0.0.1/") }, 1 },
+        { "HTTPGet", { fixture_str("not a url") }, 1 },
         { "HTTPGet", { expr_int(42) }, 1 },
-        { "HTTPPost", { url(vm, "/echo"), expr_int(1), str("x") }, 3 },
-        { "HTTPRequest", { str("BAD METHOD"), url(vm, "/echo"), emptyv, str("") }, 4 },
-        { "HTTPRequest", { str("GET"), url(vm, "/echo"), crlfv, str("") }, 4 },
-        { "HTTPRequest", { str("GET"), url(vm, "/echo"), str("headers"), str("") }, 4 },
-        { "HTTPRequest", { str("GET"), url(vm, "/echo"), emptyv, expr_int(0) }, 4 },
+        { "HTTPPost", { url(vm, "/echo"), expr_int(1), fixture_str("x") }, 3 },
+        { "HTTPRequest",
+          { fixture_str("BAD METHOD"), url(vm, "/echo"), emptyv, fixture_str("") },
+          4 },
+        { "HTTPRequest", { fixture_str("GET"), url(vm, "/echo"), crlfv, fixture_str("") }, 4 },
+        { "HTTPRequest",
+          { fixture_str("GET"), url(vm, "/echo"), fixture_str("headers"), fixture_str("") },
+          4 },
+        { "HTTPRequest", { fixture_str("GET"), url(vm, "/echo"), emptyv, expr_int(0) }, 4 },
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
         if (call(vm, cases[i].fn, cases[i].args, cases[i].n, &ret) != -1)
@@ -459,7 +441,7 @@ test_lookup_host(void **state)
     struct expr_vm *vm = expr_vm_new();
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value ret, arg = str(cases[i].host);
+        struct expr_value ret, arg = fixture_str(cases[i].host);
         assert_int_equal(call(vm, "LookupHost", &arg, 1, &ret), 0);
         assert_int_equal(ret.kind, EXPR_ARRAY);
         if (!cases[i].expect) {
@@ -469,7 +451,7 @@ test_lookup_host(void **state)
         }
         bool found = false;
         for (size_t k = 0; k < ret.u.a->len; k++)
-            found = found || str_is(&ret.u.a->items[k], cases[i].expect);
+            found = found || fixture_str_is(&ret.u.a->items[k], cases[i].expect);
         if (!found || (cases[i].exact_len && ret.u.a->len != cases[i].exact_len))
             fail_msg("case %zu (%s): %zu addresses, %s missing", i, cases[i].host, ret.u.a->len,
                      cases[i].expect);
@@ -513,7 +495,7 @@ test_decisions(void **state)
     struct fake_db db = { 0 };
     struct expr_decisions_provider p = { &db, fake_count, fake_time_left };
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, ip = str("1.2.3.4"), other = str("5.6.7.8");
+    struct expr_value ret, ip = fixture_str("1.2.3.4"), other = fixture_str("5.6.7.8");
     (void)state;
 
     /* Without a provider: zeros. */
@@ -523,7 +505,7 @@ test_decisions(void **state)
     assert_int_equal(ret.u.i, 0);
     assert_int_equal(call(vm, "GetActiveDecisionsCount", &ip, 1, &ret), 0);
     assert_int_equal(ret.u.i, 0);
-    struct expr_value since[2] = { ip, str("1h") };
+    struct expr_value since[2] = { ip, fixture_str("1h") };
     assert_int_equal(call(vm, "GetDecisionsSinceCount", since, 2, &ret), 0);
     assert_int_equal(ret.u.i, 0);
     /* CrowdSec returns the int 0, not a time.Duration, without a database. */
@@ -546,8 +528,8 @@ test_decisions(void **state)
         { "GetDecisionsSinceCount", "1.2.3.4", "90m", 5, false, INT64_C(5400000000000) },
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct expr_value args[2] = { str(cases[i].value),
-                                      cases[i].since ? str(cases[i].since) : expr_nil() };
+        struct expr_value args[2] = { fixture_str(cases[i].value),
+                                      cases[i].since ? fixture_str(cases[i].since) : expr_nil() };
         int64_t before = gotime_now().unix_ns;
         assert_int_equal(call(vm, cases[i].fn, args, cases[i].since ? 2 : 1, &ret), 0);
         int64_t after = gotime_now().unix_ns;
@@ -563,7 +545,7 @@ test_decisions(void **state)
     }
     /* A bad duration gives 0 without asking the provider. */
     int calls = db.calls;
-    since[1] = str("yesterday");
+    since[1] = fixture_str("yesterday");
     assert_int_equal(call(vm, "GetDecisionsSinceCount", since, 2, &ret), 0);
     assert_int_equal(ret.u.i, 0);
     assert_int_equal(db.calls, calls);
@@ -584,7 +566,7 @@ static void
 test_cti_and_libinjection(void **state)
 {
     struct expr_vm *vm = expr_vm_new();
-    struct expr_value ret, ip = str("1.2.3.4"), bad = expr_int(1);
+    struct expr_value ret, ip = fixture_str("1.2.3.4"), bad = expr_int(1);
     (void)state;
     /* CrowdSec returns ErrDisabled without a key. */
     expr_set_cti_key(NULL);
@@ -596,7 +578,7 @@ test_cti_and_libinjection(void **state)
     expr_set_cti_key(NULL);
     static const char *const inputs[] = { "hello world", "", "plain text" };
     for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
-        struct expr_value arg = str(inputs[i]);
+        struct expr_value arg = fixture_str(inputs[i]);
         assert_int_equal(call(vm, "LibInjectionIsSQLI", &arg, 1, &ret), 0);
         assert_int_equal(ret.kind, EXPR_BOOL);
         assert_false(ret.u.b);

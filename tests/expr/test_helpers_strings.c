@@ -20,205 +20,9 @@
 #include "expr/helpers.h"
 #include "expr/internal.h"
 
-/*
- * Table runner shared by the helper tests: each case names a helper, its
- * arguments as values, and the expected result rendered as text (strings
- * quoted, floats with an "f" suffix, durations as "d<Go string>", lists
- * in [], maps in {} with sorted keys), or "ERR:" and a piece of the
- * expected run-time error.
- */
-#define S(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_STRING, .u.s = {(x), sizeof(x) - 1 }                                          \
-    }
-#define I(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_INT, .u.i = (x)                                                               \
-    }
-#define F(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_FLOAT, .u.f = (x)                                                             \
-    }
-#define B(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_BOOL, .u.b = (x)                                                              \
-    }
-#define NIL                                                                                        \
-    {                                                                                              \
-        .kind = EXPR_NIL                                                                           \
-    }
-#define D(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_DURATION, .u.d = (x)                                                          \
-    }
-#define T(x)                                                                                       \
-    {                                                                                              \
-        .kind = EXPR_TIME, .u.t = {.unix_ns = (x) }                                                \
-    }
-#define A(...)                                                                                     \
-    {                                                                                              \
-        .kind = EXPR_ARRAY, .u.a = &(struct expr_array)                                            \
-        {                                                                                          \
-            .len = sizeof((struct expr_value[]){ __VA_ARGS__ }) / sizeof(struct expr_value),       \
-            .cap = sizeof((struct expr_value[]){ __VA_ARGS__ }) / sizeof(struct expr_value),       \
-            .items = (struct expr_value[])                                                         \
-            {                                                                                      \
-                __VA_ARGS__                                                                        \
-            }                                                                                      \
-        }                                                                                          \
-    }
-#define A0                                                                                         \
-    {                                                                                              \
-        .kind = EXPR_ARRAY, .u.a = &(struct expr_array)                                            \
-        {                                                                                          \
-            0                                                                                      \
-        }                                                                                          \
-    }
+#include "helpers_fixture.h"
 
-struct tcase {
-    const char *fn;
-    size_t nargs;
-    struct expr_value args[7];
-    const char *want;
-};
-
-static const struct expr_func *
-find_func(const struct expr_func *tab, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(tab[i].name, name) == 0)
-            return &tab[i];
-    return NULL;
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-    const struct expr_map_entry *x = a, *y = b;
-    int c = memcmp(x->key, y->key, x->keylen < y->keylen ? x->keylen : y->keylen);
-    return c != 0 ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
-}
-
-static void
-render(struct expr_vm *vm, const struct expr_value *v, struct str *out)
-{
-    char buf[64];
-
-    switch (v->kind) {
-    case EXPR_NIL: str_append_cstr(out, "nil"); break;
-    case EXPR_BOOL: str_append_cstr(out, v->u.b ? "true" : "false"); break;
-    case EXPR_INT: str_appendf(out, "%lld", (long long)v->u.i); break;
-    case EXPR_FLOAT: str_appendf(out, "%.10gf", v->u.f); break;
-    case EXPR_STRING:
-        str_append_char(out, '"');
-        str_append(out, v->u.s.ptr, v->u.s.len);
-        str_append_char(out, '"');
-        break;
-    case EXPR_DURATION:
-        gotime_format_duration(v->u.d, buf, sizeof(buf));
-        str_appendf(out, "d%s", buf);
-        break;
-    case EXPR_ARRAY:
-        str_append_char(out, '[');
-        for (size_t i = 0; v->u.a != NULL && i < v->u.a->len; i++) {
-            if (i > 0)
-                str_append_cstr(out, ", ");
-            render(vm, &v->u.a->items[i], out);
-        }
-        str_append_char(out, ']');
-        break;
-    case EXPR_MAP: {
-        size_t n = v->u.m != NULL ? v->u.m->len : 0;
-        struct expr_map_entry *e = calloc(n + 1, sizeof(*e));
-        if (n > 0)
-            memcpy(e, v->u.m->entries, n * sizeof(*e));
-        qsort(e, n, sizeof(*e), entry_cmp);
-        str_append_char(out, '{');
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0)
-                str_append_cstr(out, ", ");
-            str_append(out, e[i].key, e[i].keylen);
-            str_append_cstr(out, ": ");
-            render(vm, &e[i].value, out);
-        }
-        str_append_char(out, '}');
-        free(e);
-        break;
-    }
-    default: str_appendf(out, "<kind %d>", v->kind); break;
-    }
-}
-
-static const struct expr_func *cur_tab;
-static size_t cur_ntab;
-
-/* One case = one cmocka test, so that every case is one TAP line. */
-static void
-run_one(void **state)
-{
-    const struct tcase *c = *state;
-    const struct expr_func *f = find_func(cur_tab, cur_ntab, c->fn);
-    struct expr_value ret = { 0 };
-    struct str got = STR_INIT;
-    bool ok;
-
-    if (f == NULL) {
-        fail_msg("%s is not registered", c->fn);
-        return;
-    }
-    if ((int)c->nargs < f->min_args || (f->max_args >= 0 && (int)c->nargs > f->max_args))
-        fail_msg("%s: arity %zu out of [%d, %d]", c->fn, c->nargs, f->min_args, f->max_args);
-    struct expr_vm *vm = expr_vm_new();
-    if (vm == NULL)
-        abort();
-    int rc = f->call(vm, c->args, c->nargs, &ret);
-    if (rc != 0) {
-        str_appendf(&got, "ERR:%s", vm->error);
-        ok = strncmp(c->want, "ERR:", 4) == 0 && strstr(vm->error, c->want + 4) != NULL;
-    } else {
-        render(vm, &ret, &got);
-        ok = strcmp(got.buf, c->want) == 0;
-    }
-    if (!ok)
-        printf("# %s: got %s, want %s\n", c->fn, got.buf, c->want);
-    str_free(&got);
-    expr_vm_free(vm);
-    assert_true(ok);
-}
-
-/* Runs the custom tests, then one test per table case. */
-static int
-run_all(const char *group, const struct expr_func *tab, size_t ntab, const struct CMUnitTest *extra,
-        size_t nextra, const struct tcase *cases, size_t n)
-{
-    struct CMUnitTest *tests = calloc(nextra + n, sizeof(*tests));
-    char **names = calloc(n, sizeof(*names));
-    int rc;
-
-    cur_tab = tab;
-    cur_ntab = ntab;
-    if (tests == NULL || names == NULL)
-        return 1;
-    memcpy(tests, extra, nextra * sizeof(*tests));
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(cases[i].fn) + 32;
-        names[i] = malloc(len);
-        if (names[i] == NULL)
-            return 1;
-        snprintf(names[i], len, "%s #%zu", cases[i].fn, i);
-        tests[nextra + i] = (struct CMUnitTest){ .name = names[i],
-                                                 .test_func = run_one,
-                                                 .initial_state = (void *)&cases[i] };
-    }
-    rc = _cmocka_run_group_tests(group, tests, nextra + n, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(tests);
-    return rc;
-}
-
-static const struct tcase cases[] = {
+static const struct fixture_case cases[] = {
     /* Atof: strconv.ParseFloat; 0 on a syntax error, +-Inf on overflow. */
     { "Atof", 1, { S("1.5") }, "1.5f" },
     { "Atof", 1, { S("1aaa.5") }, "0f" },
@@ -549,7 +353,7 @@ test_hostname(void **state)
 {
     (void)state;
     const struct expr_func *f =
-        find_func(expr_helpers_strings, expr_helpers_strings_count, "Hostname");
+        fixture_find_func(expr_helpers_strings, expr_helpers_strings_count, "Hostname");
     struct expr_vm *vm = expr_vm_new();
     struct expr_value ret;
     char buf[256] = { 0 };
@@ -572,10 +376,7 @@ test_hostname(void **state)
 static void
 test_registry(void **state)
 {
-    static const struct {
-        const char *name;
-        int min, max;
-    } want[] = {
+    static const struct fixture_arity want[] = {
         { "Atof", 1, 1 },
         { "Upper", 1, 1 },
         { "Lower", 1, 1 },
@@ -609,17 +410,8 @@ test_registry(void **state)
         { "FloatApproxEqual", 2, 2 },
     };
     (void)state;
-    assert_int_equal(expr_helpers_strings_count, ARRAY_SIZE(want));
-    for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
-        const struct expr_func *f =
-            find_func(expr_helpers_strings, expr_helpers_strings_count, want[i].name);
-        if (f == NULL) {
-            fail_msg("%s missing", want[i].name);
-            return;
-        }
-        if (f->min_args != want[i].min || f->max_args != want[i].max)
-            fail_msg("%s: arity [%d, %d]", want[i].name, f->min_args, f->max_args);
-    }
+    fixture_check_registry(expr_helpers_strings, expr_helpers_strings_count, want,
+                           ARRAY_SIZE(want));
 }
 
 int
@@ -629,6 +421,6 @@ main(void)
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_hostname),
     };
-    return run_all("helpers_strings", expr_helpers_strings, expr_helpers_strings_count, extra,
-                   ARRAY_SIZE(extra), cases, ARRAY_SIZE(cases));
+    return fixture_run_all("helpers_strings", expr_helpers_strings, expr_helpers_strings_count,
+                           extra, ARRAY_SIZE(extra), cases, ARRAY_SIZE(cases));
 }

@@ -16,37 +16,12 @@
 #include "common/str.h"
 #include "expr/helpers.h"
 
-/*
- * The fixture folder: $PHALANX_SOURCE_ROOT/tests/expr/data (meson test sets
- * it), else next to this source file as the compiler saw it, which works
- * when the binary runs from its build directory.
- */
-static void
-fixture_dir(char *buf, size_t size)
-{
-    const char *root = getenv("PHALANX_SOURCE_ROOT");
-    const char *slash = strrchr(__FILE__, '/');
-    if (root)
-        snprintf(buf, size, "%s/tests/expr/data", root);
-    else
-        snprintf(buf, size, "%.*s/data", slash ? (int)(slash - __FILE__) : 1,
-                 slash ? __FILE__ : ".");
-}
+#include "helpers_fixture.h"
 
 static const struct expr_func *
 find(const char *name)
 {
-    for (size_t i = 0; i < expr_helpers_xml_count; i++)
-        if (strcmp(expr_helpers_xml[i].name, name) == 0)
-            return &expr_helpers_xml[i];
-    fail_msg("helper %s not registered", name);
-    abort();
-}
-
-static struct expr_value
-str(const char *s)
-{
-    return expr_strv(s, strlen(s));
+    return fixture_find(expr_helpers_xml, expr_helpers_xml_count, name);
 }
 
 /* XMLGetNodeValue(xml, path), or XMLGetAttributeValue(xml, path, attr) when attr is set. */
@@ -54,8 +29,8 @@ static void
 check(struct expr_vm *vm, const char *xml, size_t xmllen, const char *path, const char *attr,
       const char *want, const char *what)
 {
-    struct expr_value ret,
-        args[3] = { expr_strv(xml, xmllen), str(path), attr ? str(attr) : expr_nil() };
+    struct expr_value ret, args[3] = { expr_strv(xml, xmllen), fixture_str(path),
+                                       attr ? fixture_str(attr) : expr_nil() };
     const struct expr_func *f = find(attr ? "XMLGetAttributeValue" : "XMLGetNodeValue");
     assert_int_equal(f->call(vm, args, attr ? 3 : 2, &ret), 0);
     if (ret.kind != EXPR_STRING || ret.u.s.len != strlen(want) ||
@@ -105,7 +80,7 @@ static void
 read_line(const char *file, int lineno, struct str *out)
 {
     char dir[400], path[512], buf[8192];
-    fixture_dir(dir, sizeof(dir));
+    fixture_data_dir(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -308,9 +283,9 @@ test_cache_and_types(void **state)
     /* Same length and prefix, different text. */
     check(vm, "<a>x</a><b/>", 12, "/a", NULL, "x", "x");
     check(vm, "<a>y</a><b/>", 12, "/a", NULL, "y", "y");
-    struct expr_value ret, args[3] = { expr_int(1), str("/a"), str("k") };
+    struct expr_value ret, args[3] = { expr_int(1), fixture_str("/a"), fixture_str("k") };
     assert_int_equal(find("XMLGetNodeValue")->call(vm, args, 2, &ret), -1);
-    args[0] = str("<a/>");
+    args[0] = fixture_str("<a/>");
     args[2] = expr_bool(true);
     assert_int_equal(find("XMLGetAttributeValue")->call(vm, args, 3, &ret), -1);
     expr_vm_free(vm);
