@@ -95,13 +95,11 @@ static char *
 join(const char *dir, const char *name)
 {
     size_t n = strlen(dir);
-    char *s = malloc(n + strlen(name) + 2);
+    size_t total = n + strlen(name) + 2;
+    char *s = malloc(total);
     if (s != NULL) {
-        memcpy(s, dir, n);
-        s[n] = '/';
-        memcpy(s + n + 1, name, strlen(name) + 1);
-        if (n > 0 && dir[n - 1] == '/')
-            memmove(s + n, s + n + 1, strlen(name) + 1);
+        bool slash = n > 0 && dir[n - 1] == '/';
+        snprintf(s, total, "%s%s%s", dir, slash ? "" : "/", name);
     }
     return s;
 }

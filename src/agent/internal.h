@@ -36,8 +36,9 @@ void agent_queue_close(struct agent_queue *q);
 
 /* --- the replay source: CrowdSec's file datasource in cat mode --- */
 
-#define AGENT_MAX_LINE      (64 * 1024) /* bufio.Scanner's default as the file source sets it */
-#define AGENT_MAX_LINE_HARD (16 * 1024 * 1024)
+/* bufio.Scanner's default as the file source sets it */
+#define AGENT_MAX_LINE      ((size_t)64 * 1024)
+#define AGENT_MAX_LINE_HARD ((size_t)16 * 1024 * 1024)
 
 struct agent_source;
 

@@ -68,6 +68,7 @@ has_suffix(const char *s, const char *suf)
 /*
  * Entries of dir (sorted): directories when want_dirs, else regular files
  * (symlinks followed) ending in .yaml or .yml. A missing dir is empty.
+ * On error ret is left empty, so the caller has nothing to free.
  */
 static int
 list_dir(const char *dir, bool want_dirs, struct name_list *ret)
@@ -91,11 +92,13 @@ list_dir(const char *dir, bool want_dirs, struct name_list *ret)
             continue;
         if (name_list_push(ret, de->d_name) < 0) {
             closedir(d);
+            name_list_clear(ret);
             return -ENOMEM;
         }
     }
     closedir(d);
-    qsort(ret->items, ret->len, sizeof(*ret->items), cmp_str);
+    if (ret->len > 0)
+        qsort(ret->items, ret->len, sizeof(*ret->items), cmp_str);
     return 0;
 }
 

@@ -27,7 +27,7 @@
 #include <stdatomic.h>
 
 #define BATCH_LINES      512
-#define BATCH_TEXT_MAX   (1024 * 1024)
+#define BATCH_TEXT_MAX   ((size_t)1024 * 1024)
 #define SHARD_QUEUE_CAP  16
 #define OUT_QUEUE_CAP    1024
 #define REPROCESS_ROUNDS 64 /* bound on overflow -> reprocess -> overflow chains per settle */
@@ -281,13 +281,20 @@ worker_main(void *arg)
 
 /* --- shards --- */
 
+/* Drops k references to se; the one dropping the last frees it. */
 static void
-shared_release(struct shared_evt *se)
+shared_release_n(struct shared_evt *se, unsigned k)
 {
-    if (atomic_fetch_sub(&se->refs, 1) == 1) {
+    if (atomic_fetch_sub(&se->refs, k) == k) {
         event_free(se->evt);
         free(se);
     }
+}
+
+static void
+shared_release(struct shared_evt *se)
+{
+    shared_release_n(se, 1);
 }
 
 /* The shard's emit callback: overflows with an alert go to the output, notices are counted. */
@@ -450,6 +457,21 @@ sbatch_get(struct shard_batch **sbs, size_t i)
     return sbs[i];
 }
 
+/* Room for one more item in sb. 0, or -ENOMEM with sb unchanged. */
+static int
+sbatch_reserve(struct shard_batch *sb)
+{
+    if (sb->n < sb->cap)
+        return 0;
+    size_t ncap = sb->cap ? sb->cap * 2 : 64;
+    struct shard_item *items = realloc(sb->items, ncap * sizeof(*items));
+    if (items == NULL)
+        return -ENOMEM;
+    sb->items = items;
+    sb->cap = ncap;
+    return 0;
+}
+
 /* One event (owned) and its targets into the pending shard batches. 0 or -ENOMEM. */
 static int
 dispatch_one(struct run *r, struct shard_batch **sbs, struct event *evt,
@@ -483,13 +505,9 @@ dispatch_one(struct run *r, struct shard_batch **sbs, struct event *evt,
     atomic_init(&se->refs, (unsigned)n);
     for (size_t i = 0; i < n; i++) {
         struct shard_batch *sb = sbatch_get(sbs, bucket_target_hash(&t[i]) % r->nb);
-        if (sb == NULL ||
-            (sb->n == sb->cap &&
-             (sb->cap = sb->cap ? sb->cap * 2 : 64,
-              sb->items = realloc(sb->items, sb->cap * sizeof(*sb->items))) == NULL)) {
-            /* Release the references no shard will take. */
-            for (size_t j = i; j < n; j++)
-                shared_release(se);
+        if (sb == NULL || sbatch_reserve(sb) < 0) {
+            /* The shard batches hold i references; drop the n - i no shard will take. */
+            shared_release_n(se, (unsigned)(n - i));
             return -ENOMEM;
         }
         sb->items[sb->n++] = (struct shard_item){ se, t[i], r->clock };
@@ -670,8 +688,10 @@ read_batch(struct run *r, struct agent_source *src, uint64_t seq, int *ret_rc,
             *ret_rc = rc;
             break;
         }
-        if (b->text_len + len + 1 > b->text_cap) {
-            size_t ncap = b->text_cap ? b->text_cap * 2 : 64 * 1024;
+        /* text == NULL implies cap 0 and so a grow; saying it lets the analyzer see memcpy's
+         * destination is never NULL. */
+        if (b->text == NULL || b->text_len + len + 1 > b->text_cap) {
+            size_t ncap = b->text_cap ? b->text_cap * 2 : (size_t)64 * 1024;
             while (ncap < b->text_len + len + 1)
                 ncap *= 2;
             char *nt = realloc(b->text, ncap);

@@ -15,7 +15,7 @@
 #include <glob.h>
 #include <zlib.h>
 
-#define READ_CHUNK (256 * 1024)
+#define READ_CHUNK ((size_t)256 * 1024)
 
 struct agent_source {
     char **files;
@@ -47,8 +47,9 @@ agent_source_free(struct agent_source *s)
     if (s == NULL)
         return;
     source_close_file(s);
-    for (size_t i = 0; i < s->nfiles; i++)
-        free(s->files[i]);
+    if (s->files != NULL)
+        for (size_t i = 0; i < s->nfiles; i++)
+            free(s->files[i]);
     free(s->files);
     free(s->buf);
     free(s);
@@ -80,11 +81,11 @@ parse_args(struct agent_source *s, const char *q, struct agent_error *err)
     }
     return 0;
 bad:
-    agent_errorf(err,
-                 "dsn: unsupported argument '%.*s' (file:// accepts max_buffer_size=N up to %d and "
-                 "log_level)",
-                 (int)(strchr(q, '&') ? (size_t)(strchr(q, '&') - q) : strlen(q)), q,
-                 AGENT_MAX_LINE_HARD);
+    agent_errorf(
+        err,
+        "dsn: unsupported argument '%.*s' (file:// accepts max_buffer_size=N up to %zu and "
+        "log_level)",
+        (int)(strchr(q, '&') ? (size_t)(strchr(q, '&') - q) : strlen(q)), q, AGENT_MAX_LINE_HARD);
     return -1;
 }
 

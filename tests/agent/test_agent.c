@@ -1,9 +1,10 @@
 /*
  * test_agent.c - the agent's pieces: the bounded queue (order, back-pressure
  * across threads, close), the replay source (CrowdSec's line splitting, the
- * 64 KiB limit, .gz, globs), config.yaml, and whole replays over items made
- * in a temp dir (no hub needed): alerts, determinism for 1/2/8 routines,
- * postoverflow whitelists, and a flood of distinct sources under the caps.
+ * 64 KiB limit, .gz, globs, DSN arguments), config.yaml, and whole replays
+ * over items made in a temp dir (no hub needed): alerts, determinism for
+ * 1/2/8 routines, postoverflow whitelists, and a flood of distinct sources
+ * under the caps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +201,41 @@ test_source_long_and_gz(void **state)
     assert_non_null(strstr(err.message, "no file matches"));
     snprintf(dsn, sizeof(dsn), "file://%s/g2.log?bogus=1", tmpdir);
     assert_int_equal(agent_source_open(dsn, &s, &err), -1);
+}
+
+/*
+ * The file:// query arguments: max_buffer_size up to AGENT_MAX_LINE_HARD (16 MiB),
+ * log_level accepted and ignored, anything else refused with a message naming the limit.
+ */
+static void
+test_source_dsn_args(void **state)
+{
+    static const struct {
+        const char *query;
+        int rc;
+    } cases[] = {
+        { "max_buffer_size=16777216", 0 },  { "max_buffer_size=1", 0 },
+        { "log_level=debug", 0 },           { "max_buffer_size=4096&log_level=info", 0 },
+        { "max_buffer_size=16777217", -1 }, { "max_buffer_size=0", -1 },
+        { "max_buffer_size=12x", -1 },      { "max_buffer_size=99999999999999999999999", -1 },
+        { "max_buffer_size=", -1 },         { "log_level=info&bogus=1", -1 },
+    };
+    char dsn[512];
+    (void)state;
+    write_file("args.log", "a\n");
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct agent_source *s = NULL;
+        struct agent_error err = { { 0 } };
+        snprintf(dsn, sizeof(dsn), "file://%s/args.log?%s", tmpdir, cases[i].query);
+        int rc = agent_source_open(dsn, &s, &err);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu (%s): got %d, want %d (%s)", i, cases[i].query, rc, cases[i].rc,
+                     err.message);
+        if (rc < 0 && strstr(err.message, "up to 16777216 ") == NULL)
+            fail_msg("case %zu (%s): message '%s' does not name the limit", i, cases[i].query,
+                     err.message);
+        agent_source_free(s);
+    }
 }
 
 /* --- config --- */
@@ -494,6 +530,7 @@ main(void)
         cmocka_unit_test(test_queue),
         cmocka_unit_test(test_source_lines),
         cmocka_unit_test(test_source_long_and_gz),
+        cmocka_unit_test(test_source_dsn_args),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_replay_alerts),
         cmocka_unit_test(test_replay_deterministic),
