@@ -11,9 +11,9 @@
 
 #include <sys/stat.h>
 
+#include "config/config.h"
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "config/config.h"
 
 #define PARSER_FILE_MAX (64u << 20) /* a parser file above this is refused */
 

@@ -6,9 +6,9 @@
 #include "common/common.h"
 
 #include "common/gotime.h"
+#include "config/config.h"
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "config/config.h"
 
 static const char *const stash_keys[] = { "name", "key", "value", "ttl", "size", "strategy" };
 

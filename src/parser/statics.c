@@ -13,9 +13,9 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "config/config.h"
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "config/config.h"
 
 static const char *const static_keys[] = { "target", "parsed",     "meta",  "enriched",
                                            "value",  "expression", "method" };

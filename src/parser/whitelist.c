@@ -7,9 +7,9 @@
  */
 #include "common/common.h"
 
+#include "config/config.h"
 #include "exprenv/exprenv.h"
 #include "parser/internal.h"
-#include "config/config.h"
 
 static const char *const wl_keys[] = { "reason", "ip", "cidr", "expression" };
 

@@ -5,8 +5,8 @@
 
 #include <sys/stat.h>
 
-#include "helpers.h"
 #include "config/config.h"
+#include "helpers.h"
 
 static json_t *
 scalar_json(const struct ynode *n)
