@@ -51,8 +51,8 @@ static int
 pg_exec(void *conn, const char *sql, const struct sql_val *params, size_t nparams,
         sql_row_fn on_row, void *ctx, int64_t *ret_changes, struct store_error *err)
 {
-    Oid types[SQLB_MAX_PARAMS];
-    const char *values[SQLB_MAX_PARAMS];
+    Oid types[SQLB_MAX_PARAMS] = { 0 };
+    const char *values[SQLB_MAX_PARAMS] = { NULL };
     char nums[SQLB_MAX_PARAMS][32];
     struct pg_row pr = { 0 };
     struct sql_row row = { .be = &store_pg_backend, .impl = &pr };
