@@ -39,6 +39,10 @@ struct agent_config {
     char *hub_dir;         /* config_paths.hub_dir: holds .index.json for item versions */
     char *index_path;      /* config_paths.index_path */
     char *pattern_dir;     /* config_paths.pattern_dir; default config_dir/patterns */
+    /* crowdsec_service.console_context_path; NULL = config_dir/console/context.yaml, which may
+     * then be missing */
+    char *console_context_path;
+    size_t console_context_value_length; /* crowdsec_service; 0 or over 4000 = 4000 */
     unsigned parser_routines, buckets_routines, output_routines; /* crowdsec_service, default 1 */
     /* crowdsec_service.max_buckets / max_buckets_per_scenario (ours): live bucket caps of the
      * whole agent, split evenly over the shards; 0 = no cap. */
@@ -56,7 +60,8 @@ void agent_config_clear(struct agent_config *c);
  * Loads everything installed under cfg->config_dir: grok patterns (our base
  * set from base_patterns, then pattern_dir), parsers/<stage>/<name>.yaml,
  * scenarios/<name>.yaml (versions from the hub index when the file is a hub
- * item), postoverflows/<stage>/<name>.yaml, simulation.yaml. NULL with err.
+ * item), postoverflows/<stage>/<name>.yaml, simulation.yaml, the alert
+ * context (contexts/<name>.yaml and console_context_path). NULL with err.
  */
 struct agent *agent_new(const struct agent_config *cfg, const char *base_patterns,
                         struct agent_error *err);
@@ -91,6 +96,7 @@ struct agent_stats {
     uint64_t po_whitelisted;     /* overflows dropped by a postoverflow whitelist */
     uint64_t reprocessed;        /* overflows poured again */
     uint64_t alerts;             /* alerts written */
+    uint64_t context_errors;     /* alert context expressions that failed on an event */
     uint64_t waits;              /* times a stage waited on a full queue (back-pressure) */
     struct bucket_stats buckets; /* summed over shards */
 };

@@ -6,6 +6,7 @@
  */
 #include "agent/internal.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <yaml.h>
 
@@ -27,6 +28,7 @@ agent_config_clear(struct agent_config *c)
     free(c->hub_dir);
     free(c->index_path);
     free(c->pattern_dir);
+    free(c->console_context_path);
     memset(c, 0, sizeof(*c));
 }
 
@@ -113,7 +115,7 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
     bool have_doc = false;
     int rc = -1;
     struct agent_config c = { 0 };
-    unsigned long long pr = 1, br = 1, orr = 1, mb = AGENT_DEFAULT_MAX_BUCKETS, mbs = 0;
+    unsigned long long pr = 1, br = 1, orr = 1, mb = AGENT_DEFAULT_MAX_BUCKETS, mbs = 0, ccl = 0;
 
     if (f == NULL) {
         agent_errorf(err, "%s: %s", path, strerror(errno));
@@ -150,7 +152,12 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
             0 ||
         get_uint(&doc, svc, "crowdsec_service", "max_buckets", SIZE_MAX / 2, &mb, &e) < 0 ||
         get_uint(&doc, svc, "crowdsec_service", "max_buckets_per_scenario", SIZE_MAX / 2, &mbs,
-                 &e) < 0) {
+                 &e) < 0 ||
+        get_str(&doc, svc, "crowdsec_service", "console_context_path", &c.console_context_path,
+                &e) < 0 ||
+        /* Over 4000 means 4000 (NewAlertContext); a negative length would hang CrowdSec. */
+        get_uint(&doc, svc, "crowdsec_service", "console_context_value_length", INT_MAX, &ccl, &e) <
+            0) {
         agent_errorf(err, "%s: %.900s", path, e.message);
         goto out;
     }
@@ -174,6 +181,7 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
     c.output_routines = orr > 0 ? (unsigned)orr : 1;
     c.max_buckets = (size_t)mb;
     c.max_buckets_per_scenario = (size_t)mbs;
+    c.console_context_value_length = (size_t)ccl;
     *ret = c;
     memset(&c, 0, sizeof(c));
     rc = 0;

@@ -54,6 +54,45 @@ int agent_source_next(struct agent_source *s, const char **ret_line, size_t *ret
 /* Lines dropped for being longer than max_buffer_size. */
 uint64_t agent_source_too_long(const struct agent_source *s);
 
+/* --- the alert context (alertcontext.c): CrowdSec's contexts items + console_context_path --- */
+
+#define AGENT_CONTEXT_MAX_VALUE_LEN 4000 /* alertcontext.MaxContextValueLen */
+
+struct agent_context;
+
+/* An empty context whose values are cut to value_len bytes (0 or over 4000 = 4000). NULL on OOM. */
+struct agent_context *agent_context_new(size_t value_len);
+void agent_context_free(struct agent_context *c);
+/*
+ * Merges the {key: [expr...]} map of path into c: under `context:` for an
+ * item (other keys are its metadata), at the top for the console file. Each
+ * new expression is compiled; a bad one is an error naming path:line. 0, or
+ * -1 with err; -ENOENT (err filled) when path does not exist.
+ */
+int agent_context_add_file(struct agent_context *c, const char *path, bool item,
+                           struct agent_error *err);
+/*
+ * LoadConsoleContext + NewAlertContext: every config_dir/contexts/<name>.yaml
+ * (name order), then cfg->console_context_path (must exist), or when unset
+ * config_dir/console/context.yaml (may be missing). 0 with *ret owned, or -1
+ * with err.
+ */
+int agent_context_load(const struct agent_config *cfg, struct agent_context **ret,
+                       struct agent_error *err);
+/* Number of keys (a key without expressions counts, and never gives a Meta item). */
+size_t agent_context_count(const struct agent_context *c);
+/*
+ * EventToContext: evaluates every expression over every event, appending one
+ * {key, JSON array} item per key with values to ret, in key order. Evaluation
+ * errors skip the value and are added to *ret_errors (CrowdSec warns). vm is
+ * the caller's (one per thread). 0, or -ENOMEM.
+ */
+struct meta_list;
+struct event_list;
+int agent_context_eval(const struct agent_context *c, struct expr_vm *vm,
+                       const struct event_list *events, struct meta_list *ret,
+                       uint64_t *ret_errors);
+
 /* --- the loaded items --- */
 
 struct agent {
@@ -61,7 +100,8 @@ struct agent {
     struct parser_set *parsers;
     struct parser_set *postoverflows; /* NULL when none is installed */
     struct bucket_set *scenarios;
-    bool has_reprocess; /* a scenario has reprocess: true */
+    bool has_reprocess;            /* a scenario has reprocess: true */
+    struct agent_context *context; /* NULL when no key is declared */
     struct agent_config cfg;
 };
 

@@ -1,8 +1,9 @@
 /*
  * items.c - loads what is installed under config_dir the way CrowdSec's
  * agent does: parsers/<stage>/<name>.yaml (stages and files in name order),
- * scenarios/<name>.yaml, postoverflows/<stage>/<name>.yaml, simulation.yaml, and the
- * grok patterns (our base set, which grokky has built in, then pattern_dir).
+ * scenarios/<name>.yaml, postoverflows/<stage>/<name>.yaml, simulation.yaml, the
+ * alert context (alertcontext.c), and the grok patterns (our base set, which
+ * grokky has built in, then pattern_dir).
  * A scenario file that is a hub item (usually a symlink into the hub) takes
  * its version from the hub index, as cwhub does for installed items.
  */
@@ -307,9 +308,12 @@ copy_config(struct agent_config *dst, const struct agent_config *src)
     dst->hub_dir = strdup(src->hub_dir);
     dst->index_path = strdup(src->index_path);
     dst->pattern_dir = strdup(src->pattern_dir);
+    dst->console_context_path =
+        src->console_context_path ? strdup(src->console_context_path) : NULL;
     if (dst->config_dir == NULL || dst->data_dir == NULL || dst->hub_dir == NULL ||
         dst->index_path == NULL || dst->pattern_dir == NULL ||
-        (src->simulation_path != NULL && dst->simulation_path == NULL))
+        (src->simulation_path != NULL && dst->simulation_path == NULL) ||
+        (src->console_context_path != NULL && dst->console_context_path == NULL))
         return -ENOMEM;
     return 0;
 }
@@ -346,6 +350,13 @@ agent_new(const struct agent_config *cfg, const char *base_patterns, struct agen
     }
     for (size_t i = 0; i < bucket_set_count(a->scenarios); i++)
         a->has_reprocess |= bucket_set_factory(a->scenarios, i)->spec.reprocess;
+    /* After the scenarios, as CrowdSec compiles the context in LoadBuckets. */
+    if (agent_context_load(&a->cfg, &a->context, err) < 0)
+        goto fail;
+    if (agent_context_count(a->context) == 0) {
+        agent_context_free(a->context);
+        a->context = NULL;
+    }
     return a;
 fail:
     agent_free(a);
@@ -357,6 +368,7 @@ agent_free(struct agent *a)
 {
     if (a == NULL)
         return;
+    agent_context_free(a->context);
     bucket_set_free(a->scenarios);
     parser_set_free(a->postoverflows);
     parser_set_free(a->parsers);

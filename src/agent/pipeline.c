@@ -77,6 +77,8 @@ struct shard_ctx {
     pthread_t th;
     bool started;
     uint64_t poured;
+    struct expr_vm *vm; /* for the alert context; NULL when there is none */
+    uint64_t context_errors;
 };
 
 struct worker_ctx {
@@ -308,6 +310,21 @@ shard_emit(void *ctx, struct bucket_overflow *ov)
         return;
     struct event *evt = ov->evt;
     ov->evt = NULL;
+    /*
+     * The alert context is built here, while the bucket's queue still exists, as CrowdSec's
+     * NewAlert does before postoverflows: every API alert of the overflow gets the same Meta.
+     */
+    if (sc->vm != NULL && ov->queue != NULL && !run_failed(r)) {
+        struct runtime_alert *ra = &evt->overflow;
+        int rc = agent_context_eval(r->a->context, sc->vm, &ov->queue->queue, &ra->alert->meta,
+                                    &sc->context_errors);
+        for (size_t i = 0; rc == 0 && i < ra->napi_alerts; i++)
+            if (ra->api_alerts[i] != ra->alert)
+                rc = agent_context_eval(r->a->context, sc->vm, &ov->queue->queue,
+                                        &ra->api_alerts[i]->meta, &sc->context_errors);
+        if (rc < 0)
+            run_fail(r, "out of memory building the alert context");
+    }
     pthread_mutex_lock(&r->out_mu);
     r->inflight++;
     pthread_mutex_unlock(&r->out_mu);
@@ -720,6 +737,7 @@ run_cleanup(struct run *r)
         for (size_t i = 0; i < r->nb; i++) {
             bucket_shard_free(r->shards[i].sh);
             agent_queue_destroy(&r->shards[i].q);
+            expr_vm_free(r->shards[i].vm);
         }
         free(r->shards);
     }
@@ -802,7 +820,8 @@ run_setup(struct run *r)
             .max_buckets_per_scenario = per_scen,
         };
         if (agent_queue_init(&sc->q, SHARD_QUEUE_CAP) < 0 ||
-            (sc->sh = bucket_shard_new(r->a->scenarios, &so)) == NULL)
+            (sc->sh = bucket_shard_new(r->a->scenarios, &so)) == NULL ||
+            (r->a->context != NULL && (sc->vm = expr_vm_new()) == NULL))
             return -ENOMEM;
     }
     for (size_t i = 0; i < r->np; i++) {
@@ -841,6 +860,7 @@ fill_stats(struct run *r, struct agent_source *src, struct agent_stats *st)
         struct bucket_stats b;
         bucket_shard_stats(r->shards[i].sh, &b);
         st->poured += r->shards[i].poured;
+        st->context_errors += r->shards[i].context_errors;
         st->waits += r->shards[i].q.waits;
         st->buckets.poured += b.poured;
         st->buckets.refused += b.refused;

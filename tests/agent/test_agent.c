@@ -4,7 +4,8 @@
  * 64 KiB limit, .gz, globs, DSN arguments), config.yaml, and whole replays
  * over items made in a temp dir (no hub needed): alerts, determinism for
  * 1/2/8 routines, postoverflow whitelists, and a flood of distinct sources
- * under the caps.
+ * under the caps; the alert context (values, truncation, loading, and the
+ * Meta of a replayed alert).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -523,6 +524,281 @@ test_replay_flood(void **state)
     agent_free(a);
 }
 
+/* --- alert context --- */
+
+/* A context from one console-style file written to tmpdir/name; NULL with err on a load error. */
+static struct agent_context *
+context_from(const char *name, const char *yaml, size_t value_len, struct agent_error *err)
+{
+    char path[512];
+    struct agent_context *c = agent_context_new(value_len);
+    assert_non_null(c);
+    write_file(name, yaml);
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    if (agent_context_add_file(c, path, false, err) < 0) {
+        agent_context_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Evaluates c over events whose Meta.user and Meta.list are the given pairs; "k=v\n" lines. */
+static char *
+context_run(const struct agent_context *c, const char *const (*metas)[2], size_t n,
+            uint64_t *ret_errors)
+{
+    struct event_list evs = { 0 };
+    struct meta_list m = { 0 };
+    struct expr_vm *vm = expr_vm_new();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+
+    assert_non_null(vm);
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) {
+        struct event *e = event_new(EVENT_LOG, EVENT_TIMEMACHINE, true);
+        assert_non_null(e);
+        assert_int_equal(event_set_meta(e, "user", metas[i][0]), 0);
+        assert_int_equal(event_set_meta(e, "list", metas[i][1]), 0);
+        assert_int_equal(event_list_push(&evs, e), 0);
+    }
+    assert_int_equal(agent_context_eval(c, vm, &evs, &m, ret_errors), 0);
+    for (size_t i = 0; i < m.len; i++)
+        fprintf(out, "%s=%s\n", m.items[i].key, m.items[i].value);
+    fclose(out);
+    meta_clear(&m);
+    event_list_clear(&evs);
+    expr_vm_free(vm);
+    return buf;
+}
+
+static void
+test_context_values(void **state)
+{
+    static const char *const metas[][2] = {
+        { "alice", "a,b" }, { "bob", "b,,c" }, { "alice", "" }, { "", "c" }, { "<x&y>", "a" },
+    };
+    static const struct {
+        const char *yaml; /* the console file */
+        const char *want; /* the Meta items, in key order */
+        uint64_t errors;
+    } cases[] = {
+        /* strings: unique, in first-seen order, empty ones skipped, HTML-escaped as Go does */
+        { "user: [evt.Meta.user]\n", "user=[\"alice\",\"bob\",\"\\u003cx\\u0026y\\u003e\"]\n", 0 },
+        /* []string results give each element; duplicates across events and expressions merge */
+        { "parts:\n  - split(evt.Meta.list, ',')\n  - evt.Meta.list\n",
+          "parts=[\"a\",\"b\",\"a,b\",\"c\",\"b,,c\"]\n", 0 },
+        /* ints in decimal; a false, a nil and an all-empty key give nothing; keys sorted */
+        { "z_len: [len(evt.Meta.user)]\nb_false: [evt.Meta.user == 'nobody']\n"
+          "a_nil: [evt.Unmarshaled.missing]\nm_empty: [evt.Meta.nothing]\nnone:\n",
+          "z_len=[\"5\",\"3\",\"0\"]\n", 0 },
+        /* other values as fmt's %v */
+        { "mix: [\"[1, 'a']\"]\nf: ['evt.Meta.user == \"bob\" ? 1.5 : 0.0']\n",
+          "f=[\"1.5\"]\nmix=[\"[1 a]\"]\n", 0 },
+        /* a run-time error skips the value and is counted, the other expressions still run */
+        { "u:\n  - int(evt.Meta.user)\n  - upper(evt.Meta.user)\n",
+          "u=[\"ALICE\",\"BOB\",\"\\u003cX\\u0026Y\\u003e\"]\n", 5 },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct agent_error err = { { 0 } };
+        uint64_t errors = 0;
+        struct agent_context *c = context_from("ctx.yaml", cases[i].yaml, 0, &err);
+        if (c == NULL)
+            fail_msg("case %zu: load: %s", i, err.message);
+        char *got = context_run(c, metas, ARRAY_SIZE(metas), &errors);
+        if (strcmp(got, cases[i].want) != 0 || errors != cases[i].errors)
+            fail_msg("case %zu: got '%s' (%" PRIu64 " errors), want '%s' (%" PRIu64 ")", i, got,
+                     errors, cases[i].want, cases[i].errors);
+        free(got);
+        agent_context_free(c);
+    }
+}
+
+static void
+test_context_truncate(void **state)
+{
+    char *x40 = calloc(1, 41), *z5000 = calloc(1, 5001), *want5000 = calloc(1, 2600);
+    assert_non_null(x40);
+    assert_non_null(z5000);
+    assert_non_null(want5000);
+    memset(x40, 'x', 40);
+    memset(z5000, 'z', 5000);
+    /* 5000 bytes halve to 2500 + "..." under the default (and ceiling) of 4000. */
+    snprintf(want5000, 2600, "v=[\"%.2500s...\"]\n", z5000);
+    const char *const m4[][2] = { { "aaaa", "" }, { "bbbb", "" }, { "cccc", "" }, { "dddd", "" } };
+    const char *const m1[][2] = { { x40, "" }, { "y", "" } };
+    const char *const me[][2] = { { "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                                    "\xa9\xc3\xa9",
+                                    "" } };
+    const char *const mz[][2] = { { z5000, "" } };
+    const struct {
+        const char *const (*metas)[2];
+        size_t n, value_len;
+        const char *want; /* checked against Go's TruncateContext */
+    } cases[] = {
+        /* trailing values dropped until the array fits */
+        { m4, 4, 20, "v=[\"aaaa\",\"bbbb\"]\n" },
+        { m4, 4, 29, "v=[\"aaaa\",\"bbbb\",\"cccc\",\"dddd\"]\n" },
+        { m4, 4, 28, "v=[\"aaaa\",\"bbbb\",\"cccc\"]\n" },
+        /* a lone value too long: halved plus "..." until it fits */
+        { m1, 2, 20, "v=[\"xxxxxxxxxxx...\"]\n" },
+        /* halving may split a UTF-8 sequence: the stray byte is U+FFFD while it lasts */
+        { me, 1, 16, "v=[\"\xc3\xa9\xc3\xa9\xc3\xa9...\"]\n" },
+        { mz, 1, 0, want5000 },
+        { mz, 1, 100000, want5000 },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct agent_error err = { { 0 } };
+        struct agent_context *c =
+            context_from("ctx.yaml", "v: [evt.Meta.user]\n", cases[i].value_len, &err);
+        if (c == NULL)
+            fail_msg("case %zu: load: %s", i, err.message);
+        char *got = context_run(c, cases[i].metas, cases[i].n, NULL);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got '%.100s', want '%.100s'", i, got, cases[i].want);
+        free(got);
+        agent_context_free(c);
+    }
+    free(x40);
+    free(z5000);
+    free(want5000);
+}
+
+static void
+test_context_load(void **state)
+{
+    static const struct {
+        const char *yaml, *msg; /* msg NULL = loads */
+        size_t keys;
+    } cases[] = {
+        { "", NULL, 0 },
+        { "a:\n  - evt.Meta.user\n  - evt.Meta.user\nb: [evt.Meta.list]\n", NULL, 2 },
+        { "a:\n  - evt.Meta.user\n  - evt.Meta.user +\n", "ctx.yaml:3: compilation of", 0 },
+        { "a:\n  - evt.Meta.user\n  - 'evt.Nope'\n", "ctx.yaml:3: compilation of 'evt.Nope'", 0 },
+        { "a: evt.Meta.user\n", "ctx.yaml:1: cannot unmarshal !!str into []string", 0 },
+        { "a:\n  - {x: y}\n", "ctx.yaml:2: cannot unmarshal !!map into string", 0 },
+        { "- a\n", "ctx.yaml:1: cannot unmarshal !!seq", 0 },
+        { "a: [\n", "ctx.yaml:", 0 },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct agent_error err = { { 0 } };
+        struct agent_context *c = context_from("ctx.yaml", cases[i].yaml, 0, &err);
+        if (cases[i].msg == NULL ? c == NULL || agent_context_count(c) != cases[i].keys
+                                 : c != NULL || strstr(err.message, cases[i].msg) == NULL)
+            fail_msg("case %zu: got %p '%s' (%zu keys)", i, (void *)c, err.message,
+                     agent_context_count(c));
+        agent_context_free(c);
+    }
+
+    /* agent_context_load: items (under context:) merged with the console file. */
+    struct agent_config cfg = { 0 };
+    struct agent_context *c = NULL;
+    struct agent_error err = { { 0 } };
+    char dir[512], path[512];
+    mkdirs("cl/contexts");
+    write_file("cl/contexts/a.yaml",
+               "name: me/a\ndescription: x\ncontext:\n  user: [evt.Meta.user]\n");
+    write_file("cl/contexts/b.yml", "context:\n  user: [evt.Meta.user, upper(evt.Meta.user)]\n");
+    write_file("cl/contexts/empty.yaml", "name: me/empty\n");
+    write_file("cl/contexts/skip.txt", "not: [yaml expr +]\n");
+    snprintf(dir, sizeof(dir), "%s/cl", tmpdir);
+    cfg.config_dir = dir;
+    /* No console file at the default place: fine. */
+    assert_int_equal(agent_context_load(&cfg, &c, &err), 0);
+    assert_int_equal(agent_context_count(c), 1);
+    const char *const metas[][2] = { { "ann", "" } };
+    char *got = context_run(c, metas, 1, NULL);
+    assert_string_equal(got, "user=[\"ann\",\"ANN\"]\n");
+    free(got);
+    agent_context_free(c);
+    /* The default console file joins in. */
+    mkdirs("cl/console");
+    write_file("cl/console/context.yaml", "list: [evt.Meta.list]\n");
+    c = NULL;
+    assert_int_equal(agent_context_load(&cfg, &c, &err), 0);
+    assert_int_equal(agent_context_count(c), 2);
+    agent_context_free(c);
+    /* A console_context_path that is set must exist. */
+    snprintf(path, sizeof(path), "%s/cl/nope.yaml", tmpdir);
+    cfg.console_context_path = path;
+    assert_int_equal(agent_context_load(&cfg, &c, &err), -1);
+    assert_non_null(strstr(err.message, "while checking console_context_path"));
+    /* A bad item names its file and line. */
+    write_file("cl/contexts/c.yaml", "context:\n  user:\n    - evt.Meta.user ==\n");
+    cfg.console_context_path = NULL;
+    assert_int_equal(agent_context_load(&cfg, &c, &err), -1);
+    assert_non_null(strstr(err.message, "contexts/c.yaml:3: compilation of 'evt.Meta.user =='"));
+}
+
+static void
+test_context_config(void **state)
+{
+    char path[512];
+    struct agent_config c;
+    struct agent_error err = { { 0 } };
+    (void)state;
+    write_file("c3.yaml", "config_paths:\n  data_dir: /d\ncrowdsec_service:\n"
+                          "  console_context_path: /x/ctx.yaml\n"
+                          "  console_context_value_length: 5000\n");
+    snprintf(path, sizeof(path), "%s/c3.yaml", tmpdir);
+    assert_int_equal(agent_config_load(path, &c, &err), 0);
+    assert_string_equal(c.console_context_path, "/x/ctx.yaml");
+    assert_int_equal(c.console_context_value_length, 5000);
+    agent_config_clear(&c);
+    write_file("c3.yaml", "config_paths:\n  data_dir: /d\ncrowdsec_service:\n"
+                          "  console_context_value_length: -1\n");
+    assert_int_equal(agent_config_load(path, &c, &err), -1);
+    assert_non_null(strstr(err.message, "console_context_value_length must be an integer"));
+}
+
+/* A replay whose alert carries the context of the bucket's events, for every routine count. */
+static void
+test_replay_context(void **state)
+{
+    struct agent_stats st;
+    char *ref = NULL;
+    (void)state;
+    make_items(0);
+    mkdirs("etc/contexts");
+    write_file("etc/contexts/ctx.yaml", "context:\n  ip: [evt.Meta.source_ip]\n"
+                                        "  action: [evt.Parsed.action, evt.Meta.nothing]\n");
+    write_file("kv.log", "2023-11-14T22:13:20Z fail 1.1.1.1\n2023-11-14T22:13:21Z fail 1.1.1.1\n"
+                         "2023-11-14T22:13:22Z fail 1.1.1.1\n2023-11-14T22:13:23Z fail 1.1.1.1\n");
+    struct agent *a = load_agent();
+    for (unsigned n = 1; n <= 4; n *= 2) {
+        char *out = replay(a, "kv.log", n, &st);
+        assert_int_equal(st.alerts, 1);
+        assert_int_equal(st.context_errors, 0);
+        assert_non_null(strstr(out, "\"meta\":[{\"key\":\"action\",\"value\":\"[\\\"fail\\\"]\"},"
+                                    "{\"key\":\"ip\",\"value\":\"[\\\"1.1.1.1\\\"]\"}]"));
+        if (ref == NULL)
+            ref = out;
+        else {
+            assert_string_equal(out, ref);
+            free(out);
+        }
+    }
+    free(ref);
+    agent_free(a);
+    /* A bad context expression stops the agent from loading, naming the file and line. */
+    write_file("etc/contexts/ctx.yaml", "context:\n  ip:\n    - evt.Meta.source_ip ==\n");
+    char path[512], pat[512];
+    struct agent_config c;
+    struct agent_error err = { { 0 } };
+    snprintf(path, sizeof(path), "%s/etc/config.yaml", tmpdir);
+    snprintf(pat, sizeof(pat), "%s/config/patterns",
+             getenv("PHALANX_SOURCE_ROOT") ? getenv("PHALANX_SOURCE_ROOT") : ".");
+    assert_int_equal(agent_config_load(path, &c, &err), 0);
+    assert_null(agent_new(&c, pat, &err));
+    agent_config_clear(&c);
+    assert_non_null(strstr(err.message, "etc/contexts/ctx.yaml:3: compilation of"));
+    write_file("etc/contexts/ctx.yaml", "context: {}\n");
+}
+
 int
 main(void)
 {
@@ -535,6 +811,11 @@ main(void)
         cmocka_unit_test(test_replay_alerts),
         cmocka_unit_test(test_replay_deterministic),
         cmocka_unit_test(test_replay_flood),
+        cmocka_unit_test(test_context_values),
+        cmocka_unit_test(test_context_truncate),
+        cmocka_unit_test(test_context_load),
+        cmocka_unit_test(test_context_config),
+        cmocka_unit_test(test_replay_context),
     };
     return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

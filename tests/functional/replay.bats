@@ -3,7 +3,8 @@
 # against the hub's ssh-bf gives one alert per attacking IP with the right
 # events_count; the alert file is byte-identical for 1, 2 and 8 parser
 # routines and bucket shards; .gz input; hostile lines (binary, 64 KiB+)
-# do not crash it; -dump-data writes CrowdSec's three dumps; bad flags fail.
+# do not crash it; -dump-data writes CrowdSec's three dumps; the alert carries
+# the alert context (hub contexts + console_context_path); bad flags fail.
 # Needs PHALANX_BUILD (a meson build dir) and the hub ($HUB, default
 # ../shared/hub from the source root); without the hub the tests skip.
 
@@ -139,6 +140,29 @@ assert "crowdsecurity/ssh-bf" in names, names
 parse = yaml.safe_load(open(d + "/parser-dump.yaml"))
 assert len(parse["s01-parse"]["crowdsecurity/sshd-logs"]) == 7
 EOP
+}
+
+@test "replay: the alert carries the hub's bf_base context and the console context as meta" {
+    make_config
+    [ -f "$HUBDIR/contexts/crowdsecurity/bf_base.yaml" ] || skip "no contexts/crowdsecurity/bf_base.yaml in $HUBDIR"
+    mkdir -p "$TMP/etc/contexts"
+    ln -s "$HUBDIR/contexts/crowdsecurity/bf_base.yaml" "$TMP/etc/contexts/"
+    printf 'pids:\n  - evt.Parsed.pid\n  - evt.Meta.nothing\n' > "$TMP/console-context.yaml"
+    printf 'crowdsec_service:\n  console_context_path: %s\n  console_context_value_length: 30\n' \
+        "$TMP/console-context.yaml" > "$TMP/etc/config-ctx.yaml"
+    sed '/^crowdsec_service:/,$d' "$CONFIG" >> "$TMP/etc/config-ctx.yaml"
+    for i in 0 1 2 3 4 5 6; do
+        printf 'Sep 30 12:00:%02d host sshd[400%d]: Invalid user u%d from 4.4.4.4 port 1\n' $i $i $((i % 3))
+    done > "$TMP/auth.log"
+    run -0 "$PHALANXD" -c "$TMP/etc/config-ctx.yaml" -dsn "file://$TMP/auth.log" -type syslog -no-api \
+        -alerts-file "$TMP/alerts.json"
+    run -0 alerts "$TMP/alerts.json" 'select(.scenario == "crowdsecurity/ssh-bf") | .meta'
+    # unique users in first-seen order; the pids cut to 30 bytes by dropping trailing values
+    [ "$output" = '[{"key":"pids","value":"[\"4000\",\"4001\",\"4002\",\"4003\"]"},{"key":"target_user","value":"[\"u0\",\"u1\",\"u2\"]"}]' ]
+    # a context file that does not compile stops the agent, naming the file and line
+    printf 'pids:\n  - evt.Parsed.pid +\n' > "$TMP/console-context.yaml"
+    run -1 "$PHALANXD" -c "$TMP/etc/config-ctx.yaml" -dsn "file://$TMP/auth.log" -type syslog -no-api
+    [[ "$output" == *"console-context.yaml:2: compilation of 'evt.Parsed.pid +'"* ]]
 }
 
 @test "replay: wrong flags and DSNs fail with a message" {
