@@ -48,6 +48,7 @@ bench: build
 	@scripts/setup.sh bench
 	@bench/run.sh $(BUILD)
 	@bench/run_parse.sh $(BUILD)
+	@bench/replay/run.sh $(BUILD)
 
 fuzz:
 	@scripts/setup.sh test

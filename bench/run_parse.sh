@@ -39,79 +39,22 @@ nginx_chain="$p/s00-raw/crowdsecurity/syslog-logs.yaml $p/s01-parse/crowdsecurit
 $p/s02-enrich/crowdsecurity/http-logs.yaml $p/s02-enrich/crowdsecurity/dateparse-enrich.yaml"
 
 # --- the peer: CrowdSec 1.4.6 in replay (-dsn) mode, in a throw-away config ---
+# (bench/lib_crowdsec.sh: offline set-up, in-process LAPI, item symlinks)
+# shellcheck source=lib_crowdsec.sh
+. "$here/lib_crowdsec.sh"
 
 # peer_run TYPE LOG S01 S02... : prints "wall_seconds peak_rss_kib", or fails.
 peer_run() {
     ptype=$1; plog=$2; shift 2
     T=$(mktemp -d "$tmp/cs.XXXXXX")
-    chub=/usr/share/crowdsec/hub
-    mkdir -p "$T/etc/parsers/s00-raw" "$T/etc/parsers/s01-parse" "$T/etc/parsers/s02-enrich" \
-        "$T/etc/scenarios" "$T/etc/postoverflows" "$T/etc/collections" "$T/data"
-    ln -s "$chub/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$T/etc/parsers/s00-raw/"
+    pitems="parsers/s00-raw/crowdsecurity/syslog-logs.yaml"
     for item in "$@"; do
-        ln -s "$chub/parsers/$item.yaml" "$T/etc/parsers/$(dirname "$item" | cut -d/ -f1)/"
+        pitems="$pitems parsers/$item.yaml"
     done
-    cp -r /etc/crowdsec/patterns "$T/etc/patterns"
-    cp /etc/crowdsec/profiles.yaml "$T/etc/profiles.yaml"
-    printf 'simulation: off\n' > "$T/etc/simulation.yaml"
-    : > "$T/etc/acquis.yaml"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    cat > "$T/config.yaml" <<EOF
-common:
-  daemonize: false
-  log_media: stdout
-  log_level: error
-  working_dir: $T
-config_paths:
-  config_dir: $T/etc/
-  data_dir: $T/data/
-  simulation_path: $T/etc/simulation.yaml
-  hub_dir: $chub/
-  index_path: $chub/.index.json
-  notification_dir: $T/etc/notifications/
-  plugin_dir: /usr/lib/crowdsec/plugins/
-crowdsec_service:
-  acquisition_path: $T/etc/acquis.yaml
-  parser_routines: 1
-cscli:
-  output: human
-  hub_branch: master
-db_config:
-  log_level: error
-  type: sqlite
-  use_wal: false
-  db_path: $T/data/crowdsec.db
-api:
-  client:
-    insecure_skip_verify: false
-    credentials_path: $T/etc/local_api_credentials.yaml
-  server:
-    log_level: error
-    listen_uri: 127.0.0.1:$port
-    profiles_path: $T/etc/profiles.yaml
-    trusted_ips:
-      - 127.0.0.1
-prometheus:
-  enabled: false
-EOF
-    cscli -c "$T/config.yaml" machines add bench --auto --force \
-        -f "$T/etc/local_api_credentials.yaml" > "$T/cscli.log" 2>&1 || return 1
-    /usr/bin/time -f '%e %M' -o "$T/time" \
-        crowdsec -c "$T/config.yaml" -dsn "file://$plog" -type "$ptype" > "$T/run.log" 2>&1 ||
-        return 1
-    cat "$T/time"
-}
-
-# The package's postinst registers with the Central API and fails offline
-# unless online_api_credentials.yaml exists; finish a half-configured install.
-peer_ready() {
-    command -v crowdsec >/dev/null && command -v cscli >/dev/null || return 1
-    if ! dpkg-query -W -f='${Status}' crowdsec 2>/dev/null | grep -q 'ok installed'; then
-        [ -e /etc/crowdsec/online_api_credentials.yaml ] ||
-            echo '# offline: no Central API' > /etc/crowdsec/online_api_credentials.yaml
-        dpkg --configure -a >/dev/null 2>&1 || return 1
-    fi
-    [ -d /usr/share/crowdsec/hub/parsers ]
+    # shellcheck disable=SC2086
+    cs_setup "$T" $pitems || return 1
+    pres=$(cs_run "$T" "$ptype" "$plog") || return 1
+    echo "$pres" | cut -d' ' -f1,2
 }
 
 printf '%-7s %9s %9s %9s %8s %12s %10s  %s\n' chain lines parsed unparsed seconds lines/s \
@@ -134,7 +77,7 @@ s02-enrich/crowdsecurity/http-logs s02-enrich/crowdsecurity/dateparse-enrich"
     ph_rate=$6
     peer="not run (PEER=0)"
     if [ "${PEER:-1}" != 0 ]; then
-        if ! peer_ready; then
+        if ! cs_ready; then
             peer="not run: crowdsec is not installed (scripts/setup.sh bench)"
         else
             head -n "$peer_lines" "$tmp/$kind.log" > "$tmp/peer-$kind.log"

@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "lapi/internal.h"
 
-#define CONFIG_MAX_BYTES (4u * 1024 * 1024)
+#define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
 
 void
 lapi_config_clear(struct lapi_config *c)
