@@ -19,8 +19,8 @@ struct lapi_error {
     char msg[512];
 };
 
-#define LAPI_BODY_MAX_UNAUTH (2u * 1024 * 1024)  /* CrowdSec: 2 MiB before authentication */
-#define LAPI_BODY_MAX_AUTH   (50u * 1024 * 1024) /* and 50 MiB after */
+#define LAPI_BODY_MAX_UNAUTH ((size_t)2 * 1024 * 1024)  /* CrowdSec: 2 MiB before authentication */
+#define LAPI_BODY_MAX_AUTH   ((size_t)50 * 1024 * 1024) /* and 50 MiB after */
 #define LAPI_DEFAULT_LISTEN  "127.0.0.1:8080"
 #define LAPI_API_KEY_BYTES   32
 #define LAPI_SHA512_HEX_LEN  128

@@ -564,7 +564,7 @@ profiles_load(const char *path, struct profiles_error *err)
     struct ploader ld = { .err = err, .file = path };
     struct profiles *p;
     char *buf = NULL;
-    size_t len;
+    size_t len = 0;
 
     memset(err, 0, sizeof(*err));
     if ((p = calloc(1, sizeof(*p))) == NULL) {
