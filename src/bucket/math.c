@@ -7,6 +7,8 @@
 #include "common/common.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "bucket/internal.h"
 
@@ -98,6 +100,44 @@ hex(const unsigned char *md, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/*
+ * SHA-1, fetched once: with OpenSSL 3, EVP_sha1() in EVP_DigestInit_ex makes
+ * an implicit fetch (a provider lookup under a lock) on every call, and a
+ * bucket key is computed for every event poured. The fetched digest is
+ * released at exit (after OpenSSL's own clean-up was registered, so before
+ * it runs).
+ */
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static const EVP_MD *sha1_md;
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static EVP_MD *sha1_fetched;
+
+static void
+sha1_release(void)
+{
+    EVP_MD_free(sha1_fetched);
+    sha1_fetched = NULL;
+}
+
+static void
+sha1_init(void)
+{
+    sha1_fetched = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (sha1_fetched && atexit(sha1_release) != 0) {
+        EVP_MD_free(sha1_fetched);
+        sha1_fetched = NULL;
+    }
+    sha1_md = sha1_fetched ? sha1_fetched : EVP_sha1();
+}
+#else
+static void
+sha1_init(void)
+{
+    sha1_md = EVP_sha1();
+}
+#endif
+
 int
 bucket_key(const char *filter, const char *groupby, size_t groupbylen, const char *name,
            char out[41])
@@ -110,7 +150,8 @@ bucket_key(const char *filter, const char *groupby, size_t groupbylen, const cha
 
     if (ctx == NULL)
         return -ENOMEM;
-    if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
+    pthread_once(&sha1_once, sha1_init);
+    if (EVP_DigestInit_ex(ctx, sha1_md, NULL) != 1 ||
         EVP_DigestUpdate(ctx, filter, strlen(filter)) != 1 ||
         EVP_DigestUpdate(ctx, &zero, 1) != 1 || EVP_DigestUpdate(ctx, groupby, groupbylen) != 1 ||
         EVP_DigestUpdate(ctx, &zero, 1) != 1 || EVP_DigestUpdate(ctx, name, strlen(name)) != 1 ||

@@ -417,6 +417,7 @@ cc_fold_vm(struct cc *c)
  */
 static bool cc_fold_binop(struct cc *c, const struct ast_node *n, const struct expr_value *a,
                           struct expr_value *ret, int depth);
+static bool cc_fold_call(struct cc *c, const struct ast_node *n, struct expr_value *ret, int depth);
 
 static bool
 cc_fold(struct cc *c, const struct ast_node *n, struct expr_value *ret, int depth)
@@ -457,6 +458,7 @@ cc_fold(struct cc *c, const struct ast_node *n, struct expr_value *ret, int dept
             return false;
         return cc_fold_binop(c, n, &a, ret, depth);
     }
+    case AST_CALL: return cc_fold_call(c, n, ret, depth);
     default: return false;
     }
 }
@@ -1619,6 +1621,79 @@ cc_check_validator(struct cc *c, const struct ast_node *n, const struct expr_val
     return 0;
 }
 
+/*
+ * String helpers without side effects whose result depends on their
+ * arguments only: a call with constant arguments is evaluated once here
+ * (`Upper('literal')` costs nothing per event). Only the entries of the
+ * engine's own tables count, so a context function of the same name is
+ * still called at run time.
+ */
+static const char *const pure_funcs[] = {
+    "Upper",      "Lower", "TrimSpace", "Trim", "TrimLeft",   "TrimRight",  "TrimPrefix",
+    "TrimSuffix", "upper", "lower",     "trim", "trimPrefix", "trimSuffix",
+};
+
+static bool
+func_in_table(const struct expr_func *f, const struct expr_func *table, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (f == &table[i])
+            return true;
+    return false;
+}
+
+static bool
+cc_func_is_pure(const struct expr_func *f)
+{
+    if (!func_in_table(f, expr_helpers_strings, expr_helpers_strings_count) &&
+        !func_in_table(f, expr_builtins, expr_builtins_count))
+        return false;
+    for (size_t i = 0; i < ARRAY_SIZE(pure_funcs); i++)
+        if (strcmp(pure_funcs[i], f->name) == 0)
+            return true;
+    return false;
+}
+
+#define CC_FOLD_ARGS 4
+
+/*
+ * Calls n's function when it is pure and its arguments all fold to
+ * strings (nested pure calls included); true with the result (copied into
+ * the program arena) in *ret. A call that fails is left to the run time,
+ * which reports the error.
+ */
+static bool
+cc_fold_call(struct cc *c, const struct ast_node *n, struct expr_value *ret, int depth)
+{
+    const struct expr_func *f = expr_env_find_func(c->env, n->name);
+    if (!f || !cc_func_is_pure(f) || n->nargs > CC_FOLD_ARGS || (int)n->nargs < f->min_args ||
+        (f->max_args >= 0 && (int)n->nargs > f->max_args))
+        return false;
+    /* With string arguments in the accepted count, every signature check of these passes. */
+    struct expr_value args[CC_FOLD_ARGS];
+    for (size_t i = 0; i < n->nargs; i++)
+        if (!cc_fold(c, n->args[i], &args[i], depth + 1) || args[i].kind != EXPR_STRING)
+            return false;
+    struct expr_vm *vm = cc_fold_vm(c);
+    if (!vm)
+        return false;
+    vm->has_error = false;
+    struct expr_value r;
+    int rc = f->call(vm, args, n->nargs, &r);
+    if (rc == 0 && !vm->has_error && r.kind == EXPR_STRING) {
+        char *s = arena_strndup(&c->p->arena, r.u.s.ptr, r.u.s.len);
+        if (s)
+            *ret = expr_strv(s, r.u.s.len);
+        else
+            rc = -1;
+    } else {
+        rc = -1;
+    }
+    vm->has_error = false;
+    arena_reset(&vm->arena);
+    return rc == 0;
+}
+
 static int
 cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
@@ -1642,6 +1717,7 @@ cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
         if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0)
             return -1;
     struct expr_type types[CC_SIG_ARGS];
+    int32_t args_at = cc_here(c);
     if (cc_args_typed(c, n, types, CC_SIG_ARGS) < 0)
         return -1;
     if (n->nargs <= CC_SIG_ARGS) {
@@ -1652,6 +1728,16 @@ cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     }
     if (cc_arity(c, n, n->name, f->min_args, f->max_args) < 0)
         return -1;
+    /*
+     * Folded arguments were compiled to constant pushes only (no jumps), so
+     * dropping them leaves the code consistent.
+     */
+    struct expr_value folded;
+    if (!c->failed && cc_fold_call(c, n, &folded, 0)) {
+        c->p->ncode = (size_t)args_at;
+        *ret = cc_emit_value(c, n, folded);
+        return c->failed ? -1 : 0;
+    }
     cc_emit(c, n, BC_CALL, cc_func(c, n, f), (int32_t)n->nargs);
     *ret = f->ret_type;
     return 0;

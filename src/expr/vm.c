@@ -30,6 +30,24 @@
 #define VM_RANGE_MAX      1000000 /* expr-lang's default memory budget */
 #define VM_CALL_DEPTH_MAX 64
 #define MAP_LINEAR_MAX    16
+/* Dynamic `matches` patterns remembered per vm (hub filters use a few dozen at most). */
+#define VM_REGEX_CACHE     64
+#define VM_REGEX_KEY_MAX   4096 /* longer patterns are compiled for each match */
+#define VM_REGEX_ERROR_MAX 256
+
+/*
+ * One compiled run-time pattern (or its compile error: a pattern that does
+ * not compile fails the same way every time). key is a malloc'ed copy of the
+ * pattern bytes; used is the clock bit.
+ */
+struct vm_regex_entry {
+    char *key;
+    size_t keylen;
+    uint64_t hash;
+    struct expr_regex *re;
+    char *error; /* malloc'ed compile error when re is NULL */
+    bool used;
+};
 
 struct vm_state {
     struct expr_value *stack;
@@ -41,6 +59,8 @@ struct vm_state {
     uint64_t steps;
     int depth;
     int32_t err_ip;
+    struct vm_regex_entry regex_cache[VM_REGEX_CACHE];
+    size_t regex_hand; /* clock hand for replacement */
 };
 
 /* --- arena helpers ------------------------------------------------------ */
@@ -71,6 +91,12 @@ expr_vm_free(struct expr_vm *vm)
     if (!vm)
         return;
     if (vm->state) {
+        for (size_t i = 0; i < VM_REGEX_CACHE; i++) {
+            struct vm_regex_entry *e = &vm->state->regex_cache[i];
+            free(e->key);
+            expr_regex_free(e->re);
+            free(e->error);
+        }
         free(vm->state->stack);
         free(vm->state->locals);
         free(vm->state);
@@ -886,7 +912,74 @@ vm_matches(struct expr_vm *vm, const struct expr_regex *re, const struct expr_va
     return 0;
 }
 
-/* `s matches pattern` with a pattern known only at run time: compiled for this one match. */
+/* FNV-1a over the pattern bytes. */
+static uint64_t
+vm_regex_hash(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/*
+ * The cached compilation of pat (a hit sets the clock bit), or a fresh one
+ * stored in place of the first entry whose clock bit is clear. NULL when
+ * nothing could be cached (out of memory): the caller compiles for itself.
+ */
+static const struct vm_regex_entry *
+vm_regex_cached(struct vm_state *st, const char *pat, size_t len)
+{
+    uint64_t h = vm_regex_hash(pat, len);
+    for (size_t i = 0; i < VM_REGEX_CACHE; i++) {
+        struct vm_regex_entry *e = &st->regex_cache[i];
+        if (e->key && e->hash == h && e->keylen == len && memcmp(e->key, pat, len) == 0) {
+            e->used = true;
+            return e;
+        }
+    }
+    struct vm_regex_entry *victim = NULL;
+    /* Two turns of the clock clear every bit, so a victim is always found. */
+    for (size_t n = 0; n < (size_t)2 * VM_REGEX_CACHE && !victim; n++) {
+        struct vm_regex_entry *e = &st->regex_cache[st->regex_hand];
+        st->regex_hand = (st->regex_hand + 1) % VM_REGEX_CACHE;
+        if (e->key && e->used)
+            e->used = false;
+        else
+            victim = e;
+    }
+    char *key = malloc(len + 1);
+    if (!key || !victim) {
+        free(key);
+        return NULL;
+    }
+    memcpy(key, pat, len);
+    key[len] = '\0';
+    char msg[VM_REGEX_ERROR_MAX];
+    struct expr_regex *re = expr_regex_compile(pat, len, msg, sizeof(msg));
+    char *error = NULL;
+    if (!re) {
+        error = strdup(msg);
+        if (!error) {
+            free(key);
+            return NULL;
+        }
+    }
+    free(victim->key);
+    expr_regex_free(victim->re);
+    free(victim->error);
+    *victim = (struct vm_regex_entry){
+        .key = key, .keylen = len, .hash = h, .re = re, .error = error, .used = true
+    };
+    return victim;
+}
+
+/*
+ * `s matches pattern` with a pattern known only at run time (`x matches
+ * Upper(#)` over a data file): compiled once per vm and pattern, then reused.
+ */
 static int
 vm_matches_dyn(struct expr_vm *vm, const struct expr_value *s, const struct expr_value *pat,
                bool *ret)
@@ -896,7 +989,15 @@ vm_matches_dyn(struct expr_vm *vm, const struct expr_value *s, const struct expr
         return 0;
     if (pat->kind != EXPR_STRING)
         return vm_not_string(vm, pat);
-    char msg[256];
+    const struct vm_regex_entry *e = NULL;
+    if (pat->u.s.len <= VM_REGEX_KEY_MAX)
+        e = vm_regex_cached(vm->state, pat->u.s.ptr, pat->u.s.len);
+    if (e) {
+        if (!e->re)
+            return expr_vm_error(vm, "%s", e->error);
+        return vm_matches(vm, e->re, s, ret);
+    }
+    char msg[VM_REGEX_ERROR_MAX];
     struct expr_regex *re = expr_regex_compile(pat->u.s.ptr, pat->u.s.len, msg, sizeof(msg));
     if (!re)
         return expr_vm_error(vm, "%s", msg);

@@ -241,6 +241,93 @@ test_compile_folding(void **state)
     fx_fini(&fx);
 }
 
+/* A context function that shadows Upper: never folded, it runs at each eval. */
+static int
+fake_upper(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct expr_value *ret)
+{
+    (void)vm;
+    (void)args;
+    (void)nargs;
+    *ret = expr_strv("shadow", 6);
+    return 0;
+}
+
+/*
+ * Pure string helpers with constant arguments fold into one constant; a
+ * non-constant argument, a failing call or a shadowing context function
+ * keeps the run-time call.
+ */
+static void
+test_compile_fold_pure_calls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src;
+        bool folded;
+        const char *want; /* string result */
+    } cases[] = {
+        { "Upper(\"abc\")", true, "ABC" },
+        { "Lower(\"A\" + \"B\")", true, "ab" },
+        { "TrimSpace(\"  x \")", true, "x" },
+        { "TrimPrefix(\"foobar\", \"foo\")", true, "bar" },
+        { "Upper(Lower(\"MiX\"))", true, "MIX" },
+        { "upper(\"q\")", true, "Q" },
+        { "trim(\"--a--\", \"-\")", true, "a" },
+        { "Upper(s)", false, "HELLO" },
+        { "Upper(s + \"a\")", false, "HELLOA" },
+    };
+    struct fixture fx;
+    assert_int_equal(fx_init(&fx), 0);
+    assert_int_equal(expr_env_add_funcs(fx.env, expr_helpers_strings, expr_helpers_strings_count),
+                     0);
+    struct expr_vm *vm = expr_vm_new();
+    assert_non_null(vm);
+    int failures = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_error err;
+        struct expr_program *p =
+            expr_compile(fx.env, cases[i].src, strlen(cases[i].src), EXPR_T_ANY, &err);
+        if (!p) {
+            print_error("`%s`: compile error %s\n", cases[i].src, err.message);
+            failures++;
+            continue;
+        }
+        char *d = dump_to_string(p);
+        bool folded = strstr(d, "CALL") == NULL;
+        struct expr_value r;
+        int rc = expr_eval(vm, p, fx.vars, &r, &err);
+        if (folded != cases[i].folded || rc != 0 || r.kind != EXPR_STRING ||
+            r.u.s.len != strlen(cases[i].want) ||
+            memcmp(r.u.s.ptr, cases[i].want, r.u.s.len) != 0) {
+            print_error("`%s`: folded %d (want %d), rc %d\n%s", cases[i].src, folded,
+                        cases[i].folded, rc, d);
+            failures++;
+        }
+        free(d);
+        expr_program_free(p);
+    }
+    /* The newest Upper is the context's: it is called, not folded. */
+    static const struct expr_func shadow[] = {
+        { "Upper", 1, 1, { .kind = EXPR_STRING }, fake_upper },
+    };
+    assert_int_equal(expr_env_add_funcs(fx.env, shadow, ARRAY_SIZE(shadow)), 0);
+    struct expr_error err;
+    struct expr_program *p = expr_compile(fx.env, "Upper(\"abc\")", 12, EXPR_T_ANY, &err);
+    assert_non_null(p);
+    char *d = dump_to_string(p);
+    assert_non_null(strstr(d, "CALL"));
+    free(d);
+    struct expr_value r;
+    assert_int_equal(expr_eval(vm, p, fx.vars, &r, &err), 0);
+    assert_int_equal(r.kind, EXPR_STRING);
+    assert_int_equal(r.u.s.len, 6);
+    assert_memory_equal(r.u.s.ptr, "shadow", 6);
+    expr_program_free(p);
+    expr_vm_free(vm);
+    fx_fini(&fx);
+    assert_int_equal(failures, 0);
+}
+
 /* Filters compile with expect=bool when the type is bool or unknown. */
 static void
 test_compile_expect_bool(void **state)
@@ -578,6 +665,7 @@ main(void)
         cmocka_unit_test(test_compile_syntax_errors),
         cmocka_unit_test(test_compile_typed_members),
         cmocka_unit_test(test_compile_folding),
+        cmocka_unit_test(test_compile_fold_pure_calls),
         cmocka_unit_test(test_compile_expect_bool),
         cmocka_unit_test(test_compile_long_and_deep),
         cmocka_unit_test(test_compile_or_chain_jumps),

@@ -654,13 +654,77 @@ test_vm_regex_literal(void **state)
     assert_int_equal(failures, 0);
 }
 
+/*
+ * Patterns known only at run time are compiled once per vm and reused:
+ * results stay right when there are more patterns than cache entries (200
+ * against 64, so entries are evicted and compiled again), and a pattern
+ * that does not compile fails with the same message every time.
+ */
+static void
+test_vm_regex_cache(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *src;
+        const char *want;
+    } cases[] = {
+        { "all(0..199, { (s + string(#)) matches (\"^hello\" + string(#) + \"$\") })", "true" },
+        { "any(0..199, { s matches (\"^hello\" + string(#) + \"$\") })", "false" },
+        { "filter(0..199, { (s + string(# % 7)) matches (\"^hel+o\" + string(#) + \"$\") })",
+          "[0,1,2,3,4,5,6]" },
+        { "map([\"^h\", \"^H\", \"o$\", \"^h\"], { s matches # })", "[true,false,true,true]" },
+        { "s matches anyv + \"(\"",
+          "error:error parsing regexp: missing closing parenthesis: `str(`" },
+        { "nilv matches anyv + \"(\"", "false" },
+        { "s matches (n > 1 ? \"^h\" : \"(\")", "true" },
+        { "upper(s) matches upper(\"^h.*O$\")", "true" },
+        { "s matches upper(\"(\")",
+          "error:error parsing regexp: missing closing parenthesis: `(`" },
+    };
+    struct fixture fx;
+    assert_int_equal(fx_init(&fx), 0);
+    struct expr_vm *vm = expr_vm_new();
+    assert_non_null(vm);
+    int failures = 0;
+    /* Three rounds on the same vm: the first compiles, the others hit (or re-compile). */
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+            struct expr_error err;
+            struct expr_program *p =
+                expr_compile(fx.env, cases[i].src, strlen(cases[i].src), EXPR_T_ANY, &err);
+            if (!p) {
+                print_error("`%s`: compile error %s\n", cases[i].src, err.message);
+                failures++;
+                continue;
+            }
+            struct expr_value r;
+            struct str got = STR_INIT;
+            if (expr_eval(vm, p, fx.vars, &r, &err) < 0)
+                str_appendf(&got, "error:%s", err.message);
+            else
+                render(&r, &got, 0);
+            if (strcmp(got.buf, cases[i].want) != 0) {
+                print_error("round %d `%s`: want %s, got %s\n", round, cases[i].src, cases[i].want,
+                            got.buf);
+                failures++;
+            }
+            str_free(&got);
+            expr_program_free(p);
+        }
+    }
+    expr_vm_free(vm);
+    fx_fini(&fx);
+    assert_int_equal(failures, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vm_table),    cmocka_unit_test(test_vm_error_position),
-        cmocka_unit_test(test_vm_no_alloc), cmocka_unit_test(test_vm_map_helpers),
-        cmocka_unit_test(test_vm_regex),    cmocka_unit_test(test_vm_regex_literal),
+        cmocka_unit_test(test_vm_table),       cmocka_unit_test(test_vm_error_position),
+        cmocka_unit_test(test_vm_no_alloc),    cmocka_unit_test(test_vm_map_helpers),
+        cmocka_unit_test(test_vm_regex),       cmocka_unit_test(test_vm_regex_literal),
+        cmocka_unit_test(test_vm_regex_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
