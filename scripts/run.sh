@@ -1,37 +1,81 @@
 #!/bin/sh
-# `make run`: phalanxd in the foreground on the embedded default, as far as the
-# daemon exists today: the Local API on 127.0.0.1:8080 with SQLite under ./var/
-# and CrowdSec's default profiles. The agent's live acquisition is not built
-# yet (forensic replay is: phalanxd -dsn). Ctrl-C stops it.
+# `make run`: phalanxd in the foreground on the embedded default: state under
+# ./var/, SQLite, our own collection (config/hub, phalanx/linux) installed as a
+# CrowdSec hub would be, the Local API on 127.0.0.1:8080 and the agent tailing
+# whichever of /var/log/auth.log, /var/log/syslog and /var/log/nginx/*.log
+# exist (and the journal when there is one), its alerts sent to that Local API.
+# Ctrl-C stops it.
 set -eu
 build=${1:-build}
 state=${PHALANX_STATE:-var}
 phalanx="$build/phalanx"
 phalanxd="$build/phalanxd"
 listen=${PHALANX_LISTEN:-127.0.0.1:8080}
+top=$PWD
 
-mkdir -p "$state/data"
+mkdir -p "$state/data" "$state/acquis.d" "$state/log"
 conf="$state/config.yaml"
-# Our shipped config.yaml with every path moved under the state directory.
-sed -e "s|/etc/phalanx/profiles.yaml|$PWD/config/profiles.yaml|" \
-    -e "s|/etc/phalanx/|$PWD/$state/|g" \
-    -e "s|/var/lib/phalanx/data/|$PWD/$state/data/|g" \
+# Our shipped config.yaml with every path moved under the state directory, and the hub
+# being our own collection in config/hub.
+sed -e "s|/etc/phalanx/profiles.yaml|$top/config/profiles.yaml|" \
+    -e "s|/etc/phalanx/hub/|$top/config/hub/|g" \
+    -e "s|/etc/phalanx/|$top/$state/|g" \
+    -e "s|/var/lib/phalanx/data/|$top/$state/data/|g" \
     -e "s|listen_uri: .*|listen_uri: $listen|" \
     config/config.yaml >"$conf"
+ln -sfn "$top/config/patterns/base" "$state/patterns"
+
+echo "== items: our default collection (phalanx/linux) from config/hub"
+"$phalanx" collections install phalanx/linux -c "$conf" >/dev/null
+"$phalanx" collections list -c "$conf"
+
+echo "== datasources"
+acquis="$state/acquis.yaml"
+: >"$acquis"
+found=""
+add_file() { # type, files...
+    type=$1
+    shift
+    {
+        [ -s "$acquis" ] && echo "---"
+        echo "filenames:"
+        for f in "$@"; do echo "  - $f"; done
+        echo "labels:"
+        echo "  type: $type"
+    } >>"$acquis"
+    found="$found $*"
+}
+[ -r /var/log/auth.log ] && add_file syslog /var/log/auth.log
+[ -r /var/log/syslog ] && add_file syslog /var/log/syslog
+if ls /var/log/nginx/*.log >/dev/null 2>&1; then add_file nginx '/var/log/nginx/*.log'; fi
+if [ -S /run/systemd/journal/socket ] && command -v journalctl >/dev/null; then
+    { [ -s "$acquis" ] && echo "---"
+      printf 'source: journalctl\njournalctl_filter:\n  - _SYSTEMD_UNIT=ssh.service\nlabels:\n  type: syslog\n'
+    } >>"$acquis"
+    found="$found journald(ssh.service)"
+fi
+if [ -z "$found" ]; then
+    add_file syslog "$top/$state/log/demo.log"
+    touch "$state/log/demo.log"
+    echo "   none of /var/log/auth.log, /var/log/syslog, /var/log/nginx/*.log or a journal here:"
+    echo "   tailing $state/log/demo.log instead; append sshd lines to it to see alerts"
+else
+    echo "   found:$found"
+fi
+
+# The agent's machine account and a bouncer key, made once.
+if [ ! -s "$state/local_api_credentials.yaml" ]; then
+    "$phalanx" machines add make-run-agent --auto -f "$state/local_api_credentials.yaml" \
+        --url "http://$listen/" -c "$conf" >/dev/null
+fi
+if [ ! -s "$state/bouncer.key" ]; then
+    "$phalanx" bouncers add make-run-bouncer -c "$conf" -o raw >"$state/bouncer.key"
+fi
 
 echo "== configuration check: phalanxd -t -c $conf"
 "$phalanxd" -t -c "$conf"
 
-echo "== a quick look at the expression engine (phalanx expr)"
-"$phalanx" expr "IpInRange('192.0.2.7', '192.0.2.0/24') && Upper('root') == 'ROOT'"
-
-if ! "$phalanx" bouncers list -c "$conf" 2>/dev/null | grep -q 'make-run-bouncer'; then
-    key=$("$phalanx" bouncers add make-run-bouncer -c "$conf" -o raw)
-    echo "$key" >"$state/bouncer.key"
-fi
-echo "== Local API on http://$listen (SQLite: $state/data/phalanx.db)"
-echo "   a bouncer key is in $state/bouncer.key; try:"
-echo "   curl -s -H \"X-Api-Key: \$(cat $state/bouncer.key)\" http://$listen/v1/decisions/stream?startup=true"
-echo "   live log acquisition is not built yet: replay a log with"
-echo "   $phalanxd -c $conf -dsn file:///var/log/auth.log -type syslog"
+echo "== phalanxd: Local API on http://$listen (SQLite: $state/data/phalanx.db) + agent"
+echo "   decisions: $phalanx decisions list -c $conf"
+echo "   a bouncer's view: curl -s -H \"X-Api-Key: \$(cat $state/bouncer.key)\" http://$listen/v1/decisions/stream?startup=true"
 exec "$phalanxd" -c "$conf"

@@ -1,6 +1,6 @@
 /*
  * acquisition.h - the agent's live log sources (CrowdSec's pkg/acquisition):
- * acquis.yaml and acquis.d/*.yaml, one datasource per YAML document, each a
+ * acquis.yaml and the *.yaml files of acquis.d, one datasource per YAML document, each a
  * type (file, syslog, journalctl) behind one table of functions.
  *
  * Every started source runs on its own thread(s) and hands each line to the

@@ -23,6 +23,7 @@
 #include "bucket/bucket.h"
 #include "common/common.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 struct agent;
@@ -47,6 +48,10 @@ struct agent_config {
     /* crowdsec_service.max_buckets / max_buckets_per_scenario (ours): live bucket caps of the
      * whole agent, split evenly over the shards; 0 = no cap. */
     size_t max_buckets, max_buckets_per_scenario;
+    bool enable;            /* crowdsec_service.enable (default true): run the agent half */
+    char *acquisition_path; /* crowdsec_service.acquisition_path, NULL when unset */
+    char *acquisition_dir;  /* crowdsec_service.acquisition_dir, NULL when unset */
+    char *credentials_path; /* api.client.credentials_path, NULL when unset */
 };
 
 #define AGENT_DEFAULT_MAX_BUCKETS 1000000
@@ -68,6 +73,8 @@ struct agent *agent_new(const struct agent_config *cfg, const char *base_pattern
 void agent_free(struct agent *a);
 /* Number of scenarios, parser stages loaded (for messages). */
 size_t agent_scenario_count(const struct agent *a);
+/* The name of the i-th scenario (borrowed from a). */
+const char *agent_scenario_name(const struct agent *a, size_t i);
 
 struct agent_label {
     const char *key;
@@ -100,6 +107,37 @@ struct agent_stats {
     uint64_t waits;              /* times a stage waited on a full queue (back-pressure) */
     struct bucket_stats buckets; /* summed over shards */
 };
+
+/*
+ * The live mode: lines from the acquisition's sources (src/acquisition), wall
+ * clock buckets (BUCKET_LIVE, advanced at least every tick), alerts handed to
+ * alert_sink as they leave the output stage.
+ */
+struct acquisition;
+struct agent_live_options {
+    struct acquisition *acq; /* loaded, not started: agent_run_live starts and stops it */
+    /*
+     * Called from output threads with one alert (a models.Alert JSON object).
+     * It stores the alert (retrying as long as it must) and returns 0, or -1
+     * when the agent is stopping and the alert could not be stored.
+     */
+    int (*alert_sink)(void *ctx, const char *alert_json);
+    void *sink_ctx;
+    /* Messages about sources that could not start; may be NULL. */
+    void (*warn)(void *ctx, const char *message);
+    void *warn_ctx;
+    const atomic_int *stop; /* set to non-zero (e.g. by a signal handler) to end the run */
+    unsigned parser_routines, buckets_routines, output_routines; /* 0 = the config's */
+};
+
+/*
+ * Runs until *o->stop is set or every source has ended (cat mode); then the
+ * sources are stopped, the lines read are processed, and the buckets still
+ * alive are dropped (CrowdSec does not flush them at shutdown either). 0, or
+ * -1 with err.
+ */
+int agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent_stats *ret,
+                   struct agent_error *err);
 
 /* Runs a replay to the end. 0, or -1 with err (the alerts written so far stay written). */
 int agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent_stats *ret,

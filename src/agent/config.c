@@ -29,6 +29,9 @@ agent_config_clear(struct agent_config *c)
     free(c->index_path);
     free(c->pattern_dir);
     free(c->console_context_path);
+    free(c->acquisition_path);
+    free(c->acquisition_dir);
+    free(c->credentials_path);
     memset(c, 0, sizeof(*c));
 }
 
@@ -137,6 +140,9 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     yaml_node_t *paths = map_get(&doc, root, "config_paths");
     yaml_node_t *svc = map_get(&doc, root, "crowdsec_service");
+    yaml_node_t *api = map_get(&doc, root, "api");
+    yaml_node_t *client = api != NULL ? map_get(&doc, api, "client") : NULL;
+    char *enable = NULL;
     struct agent_error e = { { 0 } };
     if (get_str(&doc, paths, "config_paths", "config_dir", &c.config_dir, &e) < 0 ||
         get_str(&doc, paths, "config_paths", "data_dir", &c.data_dir, &e) < 0 ||
@@ -157,9 +163,28 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
                 &e) < 0 ||
         /* Over 4000 means 4000 (NewAlertContext); a negative length would hang CrowdSec. */
         get_uint(&doc, svc, "crowdsec_service", "console_context_value_length", INT_MAX, &ccl, &e) <
-            0) {
+            0 ||
+        get_str(&doc, svc, "crowdsec_service", "acquisition_path", &c.acquisition_path, &e) < 0 ||
+        get_str(&doc, svc, "crowdsec_service", "acquisition_dir", &c.acquisition_dir, &e) < 0 ||
+        get_str(&doc, svc, "crowdsec_service", "enable", &enable, &e) < 0 ||
+        get_str(&doc, client, "api.client", "credentials_path", &c.credentials_path, &e) < 0) {
+        free(enable);
         agent_errorf(err, "%s: %.900s", path, e.message);
         goto out;
+    }
+    /* crowdsec_service.enable: YAML 1.1 booleans; absent = enabled, as in CrowdSec. */
+    c.enable = true;
+    if (enable != NULL) {
+        bool no = strcmp(enable, "false") == 0 || strcmp(enable, "no") == 0 ||
+                  strcmp(enable, "off") == 0 || strcmp(enable, "False") == 0;
+        bool yes = strcmp(enable, "true") == 0 || strcmp(enable, "yes") == 0 ||
+                   strcmp(enable, "on") == 0 || strcmp(enable, "True") == 0;
+        free(enable);
+        if (!no && !yes) {
+            agent_errorf(err, "%s: crowdsec_service.enable must be true or false", path);
+            goto out;
+        }
+        c.enable = yes;
     }
     /* CrowdSec's defaults (csconfig.NewDefaultConfig and the Load* fill-ins). */
     if (c.config_dir == NULL && (c.config_dir = strdup("/etc/crowdsec/")) == NULL)

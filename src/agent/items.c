@@ -302,6 +302,8 @@ static int
 copy_config(struct agent_config *dst, const struct agent_config *src)
 {
     *dst = *src;
+    /* The daemon's keys stay with the caller's copy. */
+    dst->acquisition_path = dst->acquisition_dir = dst->credentials_path = NULL;
     dst->config_dir = strdup(src->config_dir);
     dst->data_dir = strdup(src->data_dir);
     dst->simulation_path = src->simulation_path ? strdup(src->simulation_path) : NULL;
@@ -381,4 +383,10 @@ size_t
 agent_scenario_count(const struct agent *a)
 {
     return bucket_set_count(a->scenarios);
+}
+
+const char *
+agent_scenario_name(const struct agent *a, size_t i)
+{
+    return bucket_set_factory(a->scenarios, i)->spec.name;
 }

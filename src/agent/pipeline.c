@@ -22,6 +22,8 @@
  */
 #include "agent/pipeline.h"
 
+#include "acquisition/acquisition.h"
+
 #include "expr/expr.h"
 
 #include <stdatomic.h>
@@ -34,7 +36,12 @@
 
 struct line_slot {
     size_t off, len; /* the raw line in batch->text */
-    const char *file;
+    const char *file; /* replay: the file it came from */
+    /* live: Line.Src at batch->text + src_off, the source's labels, Module and read time */
+    size_t src_off;
+    const struct acq_common *common;
+    const char *module;
+    int64_t time_ns;
     struct event *evt; /* parsed event to pour, or NULL */
     size_t tgt_off, ntgt;
     struct trace_list traces; /* dump mode */
@@ -101,6 +108,7 @@ struct out_ctx {
 struct run {
     struct agent *a;
     const struct agent_replay_options *o;
+    const struct agent_live_options *live; /* NULL in a replay */
     unsigned np, nb, no;
     bool dump;
     size_t nscen;
@@ -128,12 +136,15 @@ struct run {
 
     bool clock_set;
     struct gotime clock;
+    pthread_t disp;
+    bool disp_started;
     struct expr_vm *dvm; /* the dispatcher's, for reprocessed overflows */
     struct bucket_target *dscratch;
     struct parser_results parse_results;
     struct pour_rec *pours;
     size_t npours, cpours;
 
+    atomic_uint_fast64_t alerts_sent; /* live: alerts the sink accepted */
     atomic_int failed;
     pthread_mutex_t err_mu;
     char errmsg[512];
@@ -162,7 +173,7 @@ run_failed(struct run *r)
     return atomic_load(&r->failed) != 0;
 }
 
-static void
+void
 batch_free(struct batch *b)
 {
     if (b == NULL)
@@ -178,14 +189,40 @@ batch_free(struct batch *b)
 
 /* --- parser workers --- */
 
+/* A line read by a live source: its labels and Src come with it, its time is the read time. */
 static struct event *
-make_event(struct run *r, const char *file, const char *line, size_t len)
+make_live_event(const struct batch *b, const struct line_slot *s)
 {
+    const struct acq_common *c = s->common;
+    struct event *e =
+        event_new(EVENT_LOG, c->use_time_machine ? EVENT_TIMEMACHINE : EVENT_LIVE, true);
+    if (e == NULL)
+        return NULL;
+    const char *src = b->text + s->src_off;
+    int rc = event_set_str(e, &e->line.raw, b->text + s->off, s->len);
+    rc = rc < 0 ? rc : event_set_str(e, &e->line.src, src, strlen(src));
+    rc = rc < 0 ? rc : event_set_str(e, &e->line.module, s->module, strlen(s->module));
+    for (size_t i = 0; rc == 0 && i < c->nlabels; i++)
+        rc = strmap_set_cstr(&e->line.labels, &e->arena, c->labels[i].key, c->labels[i].value);
+    e->line.process = true;
+    e->line.time = (struct gotime){ s->time_ns, 0 };
+    if (rc < 0) {
+        event_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static struct event *
+make_event(struct run *r, const struct batch *b, const struct line_slot *s)
+{
+    if (s->common != NULL)
+        return make_live_event(b, s);
     struct event *e = event_new(EVENT_LOG, EVENT_TIMEMACHINE, true);
     if (e == NULL)
         return NULL;
-    int rc = event_set_str(e, &e->line.raw, line, len);
-    rc = rc < 0 ? rc : event_set_str(e, &e->line.src, file, strlen(file));
+    int rc = event_set_str(e, &e->line.raw, b->text + s->off, s->len);
+    rc = rc < 0 ? rc : event_set_str(e, &e->line.src, s->file, strlen(s->file));
     rc = rc < 0 ? rc : event_set_str(e, &e->line.module, "file", 4);
     for (size_t i = 0; rc == 0 && i < r->o->nlabels; i++)
         rc =
@@ -225,7 +262,7 @@ static void
 parse_slot(struct worker_ctx *w, struct batch *b, struct line_slot *s)
 {
     struct run *r = w->r;
-    struct event *e = make_event(r, s->file, b->text + s->off, s->len);
+    struct event *e = make_event(r, b, s);
     char err[256];
     size_t n = 0;
 
@@ -409,6 +446,18 @@ out_main(void *arg)
             run_fail(r, "out of memory in the output stage");
             pthread_mutex_lock(&r->out_mu);
         }
+        if (rec != NULL && r->live != NULL) {
+            /* Live: the alerts leave now (the sink retries on its own); nothing is kept. */
+            r->overflows++;
+            r->po_whitelisted += wl;
+            pthread_mutex_unlock(&r->out_mu);
+            for (size_t i = 0; i < rec->nlines && !wl; i++)
+                if (r->live->alert_sink(r->live->sink_ctx, rec->lines[i]) == 0)
+                    atomic_fetch_add(&r->alerts_sent, 1);
+            out_rec_free(rec);
+            rec = NULL;
+            pthread_mutex_lock(&r->out_mu);
+        }
         if (rec != NULL) {
             r->overflows++;
             r->po_whitelisted += wl;
@@ -457,6 +506,12 @@ static void
 update_clock(struct run *r, const struct event *evt)
 {
     struct gotime t;
+    if (r->live != NULL) {
+        /* Live buckets run on the wall clock (BUCKET_LIVE), whatever the log says. */
+        r->clock = gotime_now();
+        r->clock_set = true;
+        return;
+    }
     if (evt->marshaled_time.len == 0 ||
         gotime_parse_rfc3339(evt->marshaled_time.ptr, evt->marshaled_time.len, &t) < 0)
         return;
@@ -662,6 +717,20 @@ dispatcher_main(void *arg)
                 run_fail(r, "out of memory while dispatching");
         }
         batch_free(b);
+        if (r->live != NULL) {
+            /* Live batches come at least every tick, empty or not: fire the timers due by now. */
+            r->clock = gotime_now();
+            r->clock_set = true;
+            for (size_t i = 0; i < r->nb; i++) {
+                struct shard_batch *sb = sbatch_get(sbs, i);
+                if (sb == NULL) {
+                    run_fail(r, "out of memory");
+                    break;
+                }
+                sb->flush = true;
+                sb->clock = r->clock;
+            }
+        }
         push_sbatches(r, sbs);
         if (r->a->has_reprocess)
             settle(r, sbs, false);
@@ -686,8 +755,7 @@ dispatcher_main(void *arg)
 /* --- the run --- */
 
 static struct batch *
-read_batch(struct run *r, struct agent_source *src, uint64_t seq, int *ret_rc,
-           struct agent_error *err)
+read_batch(struct run *r, struct agent_source *src, int *ret_rc, struct agent_error *err)
 {
     struct batch *b = calloc(1, sizeof(*b));
     *ret_rc = 0;
@@ -696,7 +764,6 @@ read_batch(struct run *r, struct agent_source *src, uint64_t seq, int *ret_rc,
         agent_errorf(err, "out of memory");
         return NULL;
     }
-    b->seq = seq;
     while (b->n < BATCH_LINES && b->text_len < BATCH_TEXT_MAX) {
         const char *line, *file;
         size_t len;
@@ -813,7 +880,7 @@ run_setup(struct run *r)
         struct shard_ctx *sc = &r->shards[i];
         sc->r = r;
         struct bucket_shard_options so = {
-            .clock = BUCKET_REPLAY,
+            .clock = r->live != NULL ? BUCKET_LIVE : BUCKET_REPLAY,
             .emit = shard_emit,
             .ctx = sc,
             .max_buckets = per_shard,
@@ -887,23 +954,14 @@ write_alerts(struct run *r, FILE *out, uint64_t *ret_n)
     return out != NULL && fflush(out) != 0 ? -1 : 0;
 }
 
+/* Sizes the run from the options, builds its stages and starts their threads. 0 or -1 with err. */
 int
-agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent_stats *ret,
-             struct agent_error *err)
+pipeline_begin(struct run *r, struct agent *a, const struct agent_replay_options *o,
+               const struct agent_live_options *live, struct agent_error *err)
 {
-    struct run *r = calloc(1, sizeof(*r));
-    struct agent_source *src = NULL;
-    pthread_t disp;
-    bool disp_started = false;
-    int rc = -1, src_rc = 0;
-    struct agent_error serr = { { 0 } };
-
-    if (r == NULL) {
-        agent_errorf(err, "out of memory");
-        return -1;
-    }
     r->a = a;
     r->o = o;
+    r->live = live;
     r->np = o->parser_routines ? o->parser_routines : a->cfg.parser_routines;
     r->nb = o->buckets_routines ? o->buckets_routines : a->cfg.buckets_routines;
     r->no = o->output_routines ? o->output_routines : a->cfg.output_routines;
@@ -912,13 +970,9 @@ agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent
     r->no = r->no ? (r->no > AGENT_MAX_ROUTINES ? AGENT_MAX_ROUTINES : r->no) : 1;
     r->dump = o->dump_dir != NULL;
     r->nscen = bucket_set_count(a->scenarios);
-    if (agent_source_open(o->dsn, &src, err) < 0) {
-        free(r);
-        return -1;
-    }
     if (run_setup(r) < 0) {
         agent_errorf(err, "out of memory setting up the pipeline");
-        goto out;
+        return -1;
     }
     for (size_t i = 0; i < r->nb; i++)
         r->shards[i].started =
@@ -928,8 +982,8 @@ agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent
     for (size_t i = 0; i < r->np; i++)
         r->workers[i].started =
             pthread_create(&r->workers[i].th, NULL, worker_main, &r->workers[i]) == 0;
-    disp_started = pthread_create(&disp, NULL, dispatcher_main, r) == 0;
-    bool all = disp_started;
+    r->disp_started = pthread_create(&r->disp, NULL, dispatcher_main, r) == 0;
+    bool all = r->disp_started;
     for (size_t i = 0; i < r->nb; i++)
         all &= r->shards[i].started;
     for (size_t i = 0; i < r->no; i++)
@@ -938,47 +992,48 @@ agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent
         all &= r->workers[i].started;
     if (!all)
         run_fail(r, "cannot start the pipeline threads");
+    return 0;
+}
 
-    /* The source: this thread. */
-    for (uint64_t seq = 0; !run_failed(r); seq++) {
-        pthread_mutex_lock(&r->ro_mu);
-        while (r->issued - r->consumed >= r->window && !run_failed(r)) {
-            r->parse_q.waits++;
-            pthread_cond_wait(&r->ro_cond, &r->ro_mu);
-        }
-        pthread_mutex_unlock(&r->ro_mu);
-        if (run_failed(r))
-            break;
-        struct batch *b = read_batch(r, src, seq, &src_rc, &serr);
-        if (b == NULL || b->n == 0) {
-            batch_free(b);
-            break;
-        }
-        pthread_mutex_lock(&r->ro_mu);
-        r->issued++;
-        pthread_mutex_unlock(&r->ro_mu);
-        if (agent_queue_push(&r->parse_q, b) < 0) {
-            batch_free(b);
-            break;
-        }
-        if (src_rc != 0)
-            break;
+/* Hands one batch (owned) to the workers, waiting for a credit. 0, or -1 once the run failed. */
+int
+pipeline_feed(struct run *r, struct batch *b)
+{
+    pthread_mutex_lock(&r->ro_mu);
+    while (r->issued - r->consumed >= r->window && !run_failed(r)) {
+        r->parse_q.waits++;
+        pthread_cond_wait(&r->ro_cond, &r->ro_mu);
     }
-    if (src_rc < 0)
-        run_fail(r, serr.message);
+    if (run_failed(r)) {
+        pthread_mutex_unlock(&r->ro_mu);
+        batch_free(b);
+        return -1;
+    }
+    b->seq = r->issued++;
+    pthread_mutex_unlock(&r->ro_mu);
+    if (agent_queue_push(&r->parse_q, b) < 0) {
+        batch_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+/* No more input: shuts the stages down, each after the one feeding it. */
+void
+pipeline_end(struct run *r)
+{
     pthread_mutex_lock(&r->ro_mu);
     r->src_done = true;
     r->total = r->issued;
     pthread_cond_broadcast(&r->ro_cond);
     pthread_mutex_unlock(&r->ro_mu);
 
-    /* Shut down stage by stage, each after the one feeding it. */
     agent_queue_close(&r->parse_q);
     for (size_t i = 0; i < r->np; i++)
         if (r->workers[i].started)
             pthread_join(r->workers[i].th, NULL);
-    if (disp_started)
-        pthread_join(disp, NULL);
+    if (r->disp_started)
+        pthread_join(r->disp, NULL);
     for (size_t i = 0; i < r->nb; i++) {
         agent_queue_close(&r->shards[i].q);
         if (r->shards[i].started)
@@ -998,14 +1053,137 @@ agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent
             free(sb);
         }
     }
-    {
-        struct event *e;
-        while ((e = agent_queue_pop(&r->out_q)) != NULL)
-            event_free(e);
-        struct batch *b;
-        while ((b = agent_queue_pop(&r->parse_q)) != NULL)
-            batch_free(b);
+    struct event *e;
+    while ((e = agent_queue_pop(&r->out_q)) != NULL)
+        event_free(e);
+    struct batch *b;
+    while ((b = agent_queue_pop(&r->parse_q)) != NULL)
+        batch_free(b);
+}
+
+struct run *
+pipeline_new(void)
+{
+    return calloc(1, sizeof(struct run));
+}
+
+void
+pipeline_free(struct run *r)
+{
+    if (r == NULL)
+        return;
+    run_cleanup(r);
+    free(r);
+}
+
+bool
+pipeline_failed(struct run *r)
+{
+    return run_failed(r);
+}
+
+const char *
+pipeline_error(struct run *r)
+{
+    return r->errmsg[0] ? r->errmsg : "out of memory";
+}
+
+void
+pipeline_stats(struct run *r, struct agent_stats *ret)
+{
+    fill_stats(r, NULL, ret);
+    ret->alerts = atomic_load(&r->alerts_sent);
+}
+
+/* --- live batches --- */
+
+struct batch *
+batch_new(void)
+{
+    return calloc(1, sizeof(struct batch));
+}
+
+size_t
+batch_len(const struct batch *b)
+{
+    return b->n;
+}
+
+bool
+batch_full(const struct batch *b)
+{
+    return b->n >= BATCH_LINES || b->text_len >= BATCH_TEXT_MAX;
+}
+
+/* Appends len bytes of s and a NUL to b->text; the offset of the copy in *ret_off. 0 or -ENOMEM. */
+static int
+batch_append_text(struct batch *b, const char *s, size_t len, size_t *ret_off)
+{
+    if (b->text == NULL || b->text_len + len + 1 > b->text_cap) {
+        size_t ncap = b->text_cap ? b->text_cap * 2 : (size_t)64 * 1024;
+        while (ncap < b->text_len + len + 1)
+            ncap *= 2;
+        char *nt = realloc(b->text, ncap);
+        if (nt == NULL)
+            return -ENOMEM;
+        b->text = nt;
+        b->text_cap = ncap;
     }
+    memcpy(b->text + b->text_len, s, len);
+    b->text[b->text_len + len] = '\0';
+    *ret_off = b->text_len;
+    b->text_len += len + 1;
+    return 0;
+}
+
+int
+batch_add_live(struct batch *b, const struct acq_line *l)
+{
+    size_t off, src_off;
+    if (b->n >= BATCH_LINES || batch_append_text(b, l->line, l->len, &off) < 0 ||
+        batch_append_text(b, l->src, strlen(l->src), &src_off) < 0)
+        return -ENOMEM;
+    b->slots[b->n++] = (struct line_slot){ .off = off,
+                                           .len = l->len,
+                                           .src_off = src_off,
+                                           .common = l->common,
+                                           .module = l->module,
+                                           .time_ns = l->time_ns };
+    return 0;
+}
+
+int
+agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent_stats *ret,
+             struct agent_error *err)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    struct agent_source *src = NULL;
+    int rc = -1, src_rc = 0;
+    struct agent_error serr = { { 0 } };
+
+    if (r == NULL) {
+        agent_errorf(err, "out of memory");
+        return -1;
+    }
+    if (agent_source_open(o->dsn, &src, err) < 0) {
+        free(r);
+        return -1;
+    }
+    if (pipeline_begin(r, a, o, NULL, err) < 0)
+        goto out;
+    /* The source: this thread. */
+    while (!run_failed(r)) {
+        struct batch *b = read_batch(r, src, &src_rc, &serr);
+        if (b == NULL || b->n == 0) {
+            batch_free(b);
+            break;
+        }
+        if (pipeline_feed(r, b) < 0 || src_rc != 0)
+            break;
+    }
+    if (src_rc < 0)
+        run_fail(r, serr.message);
+    pipeline_end(r);
     if (run_failed(r)) {
         agent_errorf(err, "%s", r->errmsg[0] ? r->errmsg : "out of memory");
         goto out;

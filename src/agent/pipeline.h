@@ -56,4 +56,31 @@ struct pour_rec {
 int dump_write_all(const char *dir, const struct parser_results *parse, struct pour_rec *pours,
                    size_t npours, struct out_rec **recs, size_t nrecs, struct agent_error *err);
 
+/* --- the run, shared by the replay (pipeline.c) and the live mode (live.c) --- */
+
+struct run;
+struct batch;
+struct acq_line;
+
+/* A zeroed run; NULL on OOM. pipeline_free() after pipeline_end() (or a failed begin). */
+struct run *pipeline_new(void);
+void pipeline_free(struct run *r);
+/* Builds the stages and starts their threads; live NULL for a replay. 0 or -1 with err. */
+int pipeline_begin(struct run *r, struct agent *a, const struct agent_replay_options *o,
+                   const struct agent_live_options *live, struct agent_error *err);
+/* Hands a batch (owned, even on failure) to the workers, waiting for room. 0 or -1 (run failed). */
+int pipeline_feed(struct run *r, struct batch *b);
+/* No more input: drains and joins every stage. */
+void pipeline_end(struct run *r);
+bool pipeline_failed(struct run *r);
+const char *pipeline_error(struct run *r);
+void pipeline_stats(struct run *r, struct agent_stats *ret);
+
+struct batch *batch_new(void);
+void batch_free(struct batch *b);
+size_t batch_len(const struct batch *b);
+bool batch_full(const struct batch *b);
+/* Copies one live line into b (which must not be full). 0 or -ENOMEM. */
+int batch_add_live(struct batch *b, const struct acq_line *l);
+
 #endif

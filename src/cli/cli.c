@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     { "explain", "Explain log pipeline", cli_cmd_explain },
     { "expr", "Compile and evaluate an expression (CrowdSec's expr language)", cli_cmd_expr },
     { "hubtest", "Run functional tests on hub configurations", cli_cmd_hubtest },
+    { "lapi", "Manage interaction with Local API (LAPI)", cli_cmd_lapi },
     { "machines", "Manage local API machines [requires local API]", cli_cmd_machines },
     { "version", "Display version", cli_cmd_version },
 };

@@ -22,5 +22,6 @@ int cli_cmd_hubtest(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_bouncers(int argc, char **argv);
 int cli_cmd_machines(int argc, char **argv);
+int cli_cmd_lapi(int argc, char **argv);
 
 #endif

@@ -1,88 +1,195 @@
 /*
- * cmd_bouncers.c - `phalanx bouncers add NAME [-k KEY] [-o raw] | list |
- * delete NAME`: cscli's bouncer management, acting on the database named
- * by the configuration (-c) directly, as cscli does. Only the SHA-512 of a
- * key is stored, so a generated key is shown once.
+ * cmd_bouncers.c - `phalanx bouncers add|list|inspect|delete|prune`: cscli's
+ * bouncer management, acting on the database named by the configuration
+ * directly, as cscli does. Only the SHA-512 of a key is stored, so a generated
+ * key is shown once.
  */
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "common/gotime.h"
 #include "lapi/lapi.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <time.h>
 
-#define DEFAULT_CONFIG "/etc/phalanx/config.yaml"
+#define PRUNE_DEFAULT_NS ((int64_t)60 * 60 * 1000000000) /* cscli: 60m without a pull */
 
 static void
 bouncers_usage(FILE *out)
 {
     fprintf(out,
-            "Manage bouncers [requires local API]\n\n"
+            "To list/add/delete/prune bouncers.\n"
+            "Note: This command requires database direct access, so is intended to be run on "
+            "Local API/master.\n\n"
             "Usage:\n"
             "  phalanx bouncers [command]\n\n"
             "Available Commands:\n"
-            "  add         add a single bouncer to the database (-k KEY, -o raw)\n"
-            "  delete      delete bouncer(s) from the database\n"
-            "  list        list all bouncers within the database\n\n"
-            "Flags:\n"
-            "  -c string   configuration file (default \"%s\")\n"
-            "  -h, --help  help for bouncers\n",
-            DEFAULT_CONFIG);
+            "  add         add a single bouncer to the database (NAME [-k KEY])\n"
+            "  delete      delete bouncer(s) from the database (NAME...)\n"
+            "  inspect     inspect a bouncer by name\n"
+            "  list        list all bouncers within the database\n"
+            "  prune       delete bouncers that have not pulled for -d DURATION (default 60m) "
+            "[--force]\n\n"
+            "Global Flags:\n"
+            "  -c, --config string   configuration file (default \"%s\")\n"
+            "  -o, --output string   Output format: human, json, raw\n",
+            CLI_DEFAULT_CONFIG);
 }
 
-static void
-print_time(int64_t ns)
+static const char *
+fmt_time(int64_t ns, bool nano, char *buf, size_t size)
 {
-    char buf[32];
-    time_t t = (time_t)(ns / 1000000000);
-    struct tm tm;
-    if (ns <= 0 || gmtime_r(&t, &tm) == NULL) {
-        printf("%-21s", "-");
-        return;
+    if (ns <= 0) {
+        buf[0] = '\0';
+        return buf;
     }
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%-21s", buf);
+    if (nano) {
+        gotime_format_rfc3339nano((struct gotime){ ns, 0 }, buf, size);
+    } else {
+        time_t t = (time_t)(ns / 1000000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return buf;
+}
+
+/* ent.Bouncer's JSON (api_key is the stored SHA-512, as cscli shows it). */
+static json_t *
+bouncer_json(const struct store_bouncer *b)
+{
+    char t[64];
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(b->id));
+    json_object_set_new(o, "created_at", json_string(fmt_time(b->created_at, true, t, sizeof(t))));
+    json_object_set_new(o, "updated_at", json_string(fmt_time(b->updated_at, true, t, sizeof(t))));
+    json_object_set_new(o, "name", json_string(b->name));
+    json_object_set_new(o, "api_key", json_string(b->api_key ? b->api_key : ""));
+    json_object_set_new(o, "revoked", json_boolean(b->revoked));
+    json_object_set_new(o, "ip_address", json_string(b->ip_address ? b->ip_address : ""));
+    json_object_set_new(o, "type", json_string(b->type ? b->type : ""));
+    json_object_set_new(o, "version", json_string(b->version ? b->version : ""));
+    json_object_set_new(o, "last_pull", json_string(fmt_time(b->last_pull, true, t, sizeof(t))));
+    json_object_set_new(o, "auth_type", json_string(b->auth_type ? b->auth_type : ""));
+    return o;
 }
 
 static int
-bouncers_list(struct store *s)
+print_json(json_t *v)
 {
-    struct store_bouncer *v = NULL;
-    size_t n = 0;
-    struct store_error err = { { 0 } };
-
-    if (store_bouncer_list(s, &v, &n, &err) != 0) {
-        fprintf(stderr, "Error: unable to list bouncers: %s\n", err.msg);
-        return 1;
-    }
-    printf("%-30s %-16s %-6s %-21s %-24s %-10s\n", "NAME", "IP ADDRESS", "VALID", "LAST API PULL",
-           "TYPE", "VERSION");
-    for (size_t i = 0; i < n; i++) {
-        printf("%-30s %-16s %-6s ", v[i].name, v[i].ip_address ? v[i].ip_address : "",
-               v[i].revoked ? "✖️" : "✔️");
-        print_time(v[i].last_pull);
-        printf(" %-24s %-10s\n", v[i].type ? v[i].type : "", v[i].version ? v[i].version : "");
-        store_bouncer_clear(&v[i]);
-    }
-    free(v);
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (s == NULL)
+        return cli_fail("out of memory");
+    puts(s);
+    free(s);
     return 0;
 }
 
 static int
-bouncers_add(struct store *s, const char *name, const char *key, bool raw)
+bouncers_list(struct store *s, const struct cli_globals *g)
+{
+    struct store_bouncer *v = NULL;
+    size_t n = 0;
+    struct store_error err = { { 0 } };
+    int rc = 0;
+
+    if (store_bouncer_list(s, &v, &n, &err) != 0)
+        return cli_fail("unable to list bouncers: %s", err.msg);
+    if (g->format == CLI_OUT_JSON) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, bouncer_json(&v[i]));
+        rc = print_json(a);
+    } else {
+        bool raw = g->format == CLI_OUT_RAW;
+        static const char *const human[] = { "Name", "IP Address", "Valid",    "Last API pull",
+                                             "Type", "Version",    "Auth Type" };
+        static const char *const csv[] = { "name", "ip",      "revoked",  "last_pull",
+                                           "type", "version", "auth_type" };
+        struct cli_table *t = cli_table_new(raw ? csv : human, 7);
+        for (size_t i = 0; t != NULL && i < n; i++) {
+            char lp[64];
+            const char *valid = raw ? (v[i].revoked ? "pending" : "validated")
+                                    : (v[i].revoked ? "🚫" : "✔️");
+            const char *cells[] = { v[i].name,
+                                    v[i].ip_address,
+                                    valid,
+                                    fmt_time(v[i].last_pull, false, lp, sizeof(lp)),
+                                    v[i].type,
+                                    v[i].version,
+                                    v[i].auth_type };
+            if (cli_table_add(t, cells) < 0)
+                rc = cli_fail("out of memory");
+        }
+        if (t == NULL)
+            rc = cli_fail("out of memory");
+        else
+            cli_table_print(t, stdout, g);
+        cli_table_free(t);
+    }
+    for (size_t i = 0; i < n; i++)
+        store_bouncer_clear(&v[i]);
+    free(v);
+    return rc;
+}
+
+static int
+bouncers_inspect(struct store *s, const struct cli_globals *g, const char *name)
+{
+    struct store_bouncer b = { 0 };
+    struct store_error err = { { 0 } };
+
+    int rc = store_bouncer_get_by_name(s, name, &b, &err);
+    if (rc == -ENOENT)
+        return cli_fail("bouncer '%s' not found (see 'phalanx bouncers list')", name);
+    if (rc != 0)
+        return cli_fail("unable to read bouncer '%s': %s", name, err.msg);
+    if (g->format == CLI_OUT_JSON) {
+        rc = print_json(bouncer_json(&b));
+    } else {
+        char c[64], u[64], p[64];
+        static const char *const hdr[] = { "Field", "Value" };
+        struct cli_table *t = cli_table_new(hdr, 2);
+        const char *rows[][2] = {
+            { "Name", b.name },
+            { "Created At", fmt_time(b.created_at, false, c, sizeof(c)) },
+            { "Last Update", fmt_time(b.updated_at, false, u, sizeof(u)) },
+            { "Revoked?", b.revoked ? "true" : "false" },
+            { "IP Address", b.ip_address },
+            { "Type", b.type },
+            { "Version", b.version },
+            { "Last Pull", fmt_time(b.last_pull, false, p, sizeof(p)) },
+            { "Auth type", b.auth_type },
+            { "Auto Created", b.auto_created ? "true" : "false" },
+        };
+        rc = t == NULL ? cli_fail("out of memory") : 0;
+        for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(rows); i++)
+            if (cli_table_add(t, rows[i]) < 0)
+                rc = cli_fail("out of memory");
+        if (rc == 0)
+            cli_table_print(t, stdout, g);
+        cli_table_free(t);
+    }
+    store_bouncer_clear(&b);
+    return rc;
+}
+
+static int
+bouncers_add(struct store *s, const struct cli_globals *g, const char *name, const char *key)
 {
     char gen[128], hash[LAPI_SHA512_HEX_LEN + 1];
     struct store_error err = { { 0 } };
-    struct timespec ts;
 
     if (key == NULL) {
-        if (lapi_api_key_generate(gen, sizeof(gen)) != 0) {
-            fprintf(stderr, "Error: unable to generate an API key\n");
-            return 1;
-        }
+        if (lapi_api_key_generate(gen, sizeof(gen)) != 0)
+            return cli_fail("unable to generate an API key");
         key = gen;
+    } else if (key[0] == '\0') {
+        return cli_fail("the key given with -k is empty");
     }
     lapi_api_key_hash(key, hash);
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct store_bouncer b = {
         .name = (char *)name,
         .api_key = hash,
@@ -92,17 +199,17 @@ bouncers_add(struct store *s, const char *name, const char *key, bool raw)
         .auth_type = (char *)"api-key",
         .last_pull = -1,
     };
-    int rc = store_bouncer_create(s, &b, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, NULL, &err);
-    if (rc == -EEXIST) {
-        fprintf(stderr, "Error: unable to create bouncer: bouncer %s already exists\n", name);
-        return 1;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "Error: unable to create bouncer: %s\n", err.msg);
-        return 1;
-    }
-    if (raw)
+    int rc = store_bouncer_create(s, &b, gotime_now().unix_ns, NULL, &err);
+    if (rc == -EEXIST)
+        return cli_fail("unable to create bouncer: bouncer %s already exists (delete it first, or "
+                        "choose another name)",
+                        name);
+    if (rc != 0)
+        return cli_fail("unable to create bouncer: %s", err.msg);
+    if (g->format == CLI_OUT_RAW)
         printf("%s\n", key);
+    else if (g->format == CLI_OUT_JSON)
+        return print_json(json_string(key));
     else
         printf("API key for '%s':\n\n   %s\n\nPlease keep this key since you will not be able to "
                "retrieve it!\n",
@@ -110,71 +217,95 @@ bouncers_add(struct store *s, const char *name, const char *key, bool raw)
     return 0;
 }
 
+static int
+bouncers_prune(struct store *s, int64_t max_age, bool force)
+{
+    struct store_bouncer *v = NULL;
+    size_t n = 0, pruned = 0;
+    struct store_error err = { { 0 } };
+    int64_t now = gotime_now().unix_ns;
+    int rc = 0;
+
+    if (store_bouncer_list(s, &v, &n, &err) != 0)
+        return cli_fail("unable to list bouncers: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        int64_t seen = v[i].last_pull > 0 ? v[i].last_pull : v[i].created_at;
+        if (now - seen <= max_age)
+            continue;
+        if (!force) {
+            fprintf(stderr, "would prune bouncer '%s' (use --force to delete)\n", v[i].name);
+            continue;
+        }
+        if (store_bouncer_delete(s, v[i].name, &err) != 0)
+            rc = cli_fail("unable to delete bouncer '%s': %s", v[i].name, err.msg);
+        else
+            pruned++;
+    }
+    if (force)
+        fprintf(stderr, "%zu bouncer(s) pruned\n", pruned);
+    for (size_t i = 0; i < n; i++)
+        store_bouncer_clear(&v[i]);
+    free(v);
+    return rc;
+}
+
 int
 cli_cmd_bouncers(int argc, char **argv)
 {
-    const char *config = DEFAULT_CONFIG, *key = NULL, *pos[3] = { NULL, NULL, NULL };
+    struct cli_globals g;
+    const char *pos[64], *key = NULL, *duration = NULL;
     size_t npos = 0;
-    bool raw = false;
+    bool force = false;
     struct store *s = NULL;
     struct lapi_error lerr = { { 0 } };
-    int rc = 1;
+    struct store_error err = { { 0 } };
+    const struct cli_flag flags[] = {
+        { "-k", "--key", CLI_FLAG_STRING, &key },
+        { "-d", "--duration", CLI_FLAG_STRING, &duration },
+        { NULL, "--force", CLI_FLAG_BOOL, &force },
+    };
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            bouncers_usage(stdout);
-            return 0;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-            config = argv[++i];
-        } else if ((strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0) && i + 1 < argc) {
-            key = argv[++i];
-        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) {
-            raw = strcmp(argv[++i], "raw") == 0;
-        } else if (a[0] == '-' || npos == ARRAY_SIZE(pos)) {
-            fprintf(stderr,
-                    "Error: unknown flag or argument: %s\nRun 'phalanx bouncers --help' "
-                    "for usage.\n",
-                    a);
-            return 1;
-        } else {
-            pos[npos++] = a;
-        }
-    }
-    if (npos == 0) {
+    cli_globals_init(&g);
+    int rc = cli_flags_parse(&g, flags, ARRAY_SIZE(flags), argc, argv, 1, pos, ARRAY_SIZE(pos),
+                             &npos, "phalanx bouncers");
+    if (rc == CLI_FLAGS_HELP || (rc == 0 && npos == 0)) {
         bouncers_usage(stdout);
         return 0;
     }
-    bool is_add = strcmp(pos[0], "add") == 0, is_del = strcmp(pos[0], "delete") == 0;
-    bool is_list = strcmp(pos[0], "list") == 0;
-    if (!is_add && !is_del && !is_list) {
-        fprintf(stderr, "Error: unknown command \"%s\" for \"phalanx bouncers\"\n", pos[0]);
-        return 1;
-    }
-    if ((is_add || is_del) && npos != 2) {
-        fprintf(stderr, "Error: phalanx bouncers %s needs exactly one bouncer name\n", pos[0]);
-        return 1;
-    }
-    if (key != NULL && strlen(key) < 1) {
-        fprintf(stderr, "Error: the key given with -k is empty\n");
-        return 1;
-    }
-    if (lapi_store_open(config, &s, &lerr) != 0) {
-        fprintf(stderr, "Error: %s\n", lerr.msg);
-        return 1;
-    }
-    if (is_list) {
-        rc = bouncers_list(s);
-    } else if (is_add) {
-        rc = bouncers_add(s, pos[1], key, raw);
+    if (rc != 0)
+        return rc;
+    const char *cmd = pos[0];
+    bool one_name = strcmp(cmd, "add") == 0 || strcmp(cmd, "inspect") == 0;
+    if (!one_name && strcmp(cmd, "list") != 0 && strcmp(cmd, "delete") != 0 &&
+        strcmp(cmd, "prune") != 0)
+        return cli_fail("unknown command \"%s\" for \"phalanx bouncers\" (see phalanx bouncers "
+                        "--help)",
+                        cmd);
+    if (one_name && npos != 2)
+        return cli_fail("phalanx bouncers %s needs exactly one bouncer name", cmd);
+    if (strcmp(cmd, "delete") == 0 && npos < 2)
+        return cli_fail("phalanx bouncers delete needs at least one bouncer name");
+    int64_t max_age = PRUNE_DEFAULT_NS;
+    if (duration != NULL && gotime_parse_duration(duration, strlen(duration), &max_age) < 0)
+        return cli_fail("invalid duration '%s' for -d (e.g. 60m, 2h)", duration);
+    if (lapi_store_open(g.config, &s, &lerr) != 0)
+        return cli_fail("%s", lerr.msg);
+    rc = 0;
+    if (strcmp(cmd, "add") == 0) {
+        rc = bouncers_add(s, &g, pos[1], key);
+    } else if (strcmp(cmd, "list") == 0) {
+        rc = bouncers_list(s, &g);
+    } else if (strcmp(cmd, "inspect") == 0) {
+        rc = bouncers_inspect(s, &g, pos[1]);
+    } else if (strcmp(cmd, "prune") == 0) {
+        rc = bouncers_prune(s, max_age, force);
     } else {
-        struct store_error err = { { 0 } };
-        if (store_bouncer_delete(s, pos[1], &err) != 0) {
-            fprintf(stderr, "Error: unable to delete bouncer '%s': %s\n", pos[1],
-                    err.msg[0] ? err.msg : "not found");
-        } else {
-            fprintf(stderr, "bouncer '%s' deleted successfully\n", pos[1]);
-            rc = 0;
+        for (size_t i = 1; i < npos; i++) {
+            if (store_bouncer_delete(s, pos[i], &err) != 0)
+                rc = cli_fail("unable to delete bouncer '%s': %s", pos[i],
+                              err.msg[0] ? err.msg : "not found");
+            else
+                fprintf(stderr, "bouncer '%s' deleted successfully\n", pos[i]);
         }
     }
     store_close(s);

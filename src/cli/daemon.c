@@ -9,9 +9,8 @@
  * [-order-event], which runs the agent pipeline (src/agent) over the file in
  * event time and exits when it is exhausted. Until a Local API exists the
  * alerts go to the JSON-lines file named by -alerts-file (ours), or stdout.
- * Without -dsn, phalanxd -c CONFIG serves the Local API (src/lapi) in the
- * foreground when api.server.enable is true, until SIGINT/SIGTERM; the
- * agent's live mode (acquisition) is not there yet, and it says so.
+ * Without -dsn, phalanxd -c CONFIG runs the live mode (daemon_live.c): the
+ * Local API and the agent reading acquis.yaml, until SIGINT/SIGTERM.
  */
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -19,11 +18,10 @@
 
 #include "agent/agent.h"
 #include "cli/cli.h"
+#include "cli/daemon.h"
 #include "common/log.h"
 #include "lapi/lapi.h"
 
-#include <pthread.h>
-#include <signal.h>
 
 #define DEFAULT_CONFIG "/etc/phalanx/config.yaml"
 
@@ -43,7 +41,8 @@ daemon_usage(FILE *out)
             "  -dump-data string\n"
             "    \tdump parsers/buckets raw outputs to this directory\n"
             "  -alerts-file string\n"
-            "    \twrite the replay's alerts there, one JSON object a line (default stdout)\n"
+            "    \twrite alerts there, one JSON object a line (replay default: stdout; live:\n"
+            "    \tinstead of sending them to the Local API)\n"
             "  -no-api\tdisable the Local API\n"
             "  -no-capi\n"
             "    \tdisable the Central API\n"
@@ -184,8 +183,8 @@ is_dir(const char *path)
 }
 
 /* Our base grok set (grokky has it built in): as `phalanx hubtest` finds it. */
-static const char *
-base_patterns(char *buf, size_t size)
+const char *
+daemon_base_patterns(char *buf, size_t size)
 {
     const char *root = getenv("PHALANX_SOURCE_ROOT");
     if (root != NULL && root[0] != '\0' &&
@@ -197,16 +196,6 @@ base_patterns(char *buf, size_t size)
         return "/etc/phalanx/patterns";
     return NULL;
 }
-
-#define MAX_LABELS 64
-
-struct daemon_flags {
-    const char *config;
-    const char *dsn, *type, *dump_dir, *alerts_file;
-    struct agent_label labels[MAX_LABELS];
-    size_t nlabels;
-    bool test, version, no_cs, no_api;
-};
 
 static int
 run_replay(const struct daemon_flags *fl)
@@ -227,7 +216,7 @@ run_replay(const struct daemon_flags *fl)
         fprintf(stderr, "phalanxd: %s\n", err.message);
         return 1;
     }
-    if ((a = agent_new(&cfg, base_patterns(pat, sizeof(pat)), &err)) == NULL) {
+    if ((a = agent_new(&cfg, daemon_base_patterns(pat, sizeof(pat)), &err)) == NULL) {
         fprintf(stderr, "phalanxd: loading the items of %s: %s\n", cfg.config_dir, err.message);
         goto out;
     }
@@ -271,55 +260,6 @@ out:
     agent_free(a);
     agent_config_clear(&cfg);
     return rc;
-}
-
-/*
- * Live mode, LAPI half: serves the Local API in the foreground until SIGINT
- * or SIGTERM. The signals are blocked before MHD starts its threads, so they
- * inherit the mask and only sigwait() here sees them.
- */
-static int
-run_lapi(const struct daemon_flags *fl)
-{
-    struct lapi_config c = { 0 };
-    struct lapi_error err = { { 0 } };
-    struct lapi *l = NULL;
-    sigset_t set;
-    int sig = 0;
-
-    if (lapi_config_load(fl->config, &c, &err) != 0) {
-        fprintf(stderr, "phalanxd: %s\n", err.msg);
-        return 1;
-    }
-    if (!c.enable) {
-        fprintf(stderr,
-                "phalanxd: api.server.enable is false in %s and the agent cannot run in "
-                "live mode yet: nothing to do\n",
-                fl->config);
-        lapi_config_clear(&c);
-        return 1;
-    }
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    log_init("phalanxd", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
-    if (lapi_start(&c, &l, &err) != 0) {
-        fprintf(stderr, "phalanxd: cannot start the Local API: %s\n", err.msg);
-        lapi_config_clear(&c);
-        return 1;
-    }
-    log_info("Local API listening on %s (port %u, %s database)", c.listen_uri,
-             (unsigned)lapi_port(l), c.db_type);
-    if (!fl->no_cs)
-        log_warn("the agent's live mode (acquisition) does not exist yet: only the Local API "
-                 "runs; use -dsn to replay a log");
-    while (sigwait(&set, &sig) != 0)
-        ;
-    log_info("signal %d received, stopping the Local API", sig);
-    lapi_stop(l);
-    lapi_config_clear(&c);
-    return 0;
 }
 
 /* Takes the value of a flag: the =value form, or the next argument. NULL when missing. */
@@ -438,12 +378,5 @@ cli_phalanxd_main(int argc, char **argv)
         fprintf(stderr, "phalanxd: -type, -label, -dump-data and -alerts-file need -dsn\n");
         return 2;
     }
-    if (!fl.no_api)
-        return run_lapi(&fl);
-    fprintf(stderr,
-            "phalanxd: this build cannot run the agent in live mode yet and -no-api disables the "
-            "Local API; use -dsn file:///path -type TYPE to replay a log, -t to check %s, or "
-            "-version\n",
-            fl.config);
-    return 1;
+    return daemon_run_live(&fl);
 }

@@ -322,6 +322,56 @@ store_bouncer_get_by_key(struct store *s, const char *api_key_hash, struct store
     return 0;
 }
 
+struct mlist {
+    struct store_machine *v;
+    size_t n;
+};
+
+static int
+mlist_row(const struct sql_row *r, void *ctx)
+{
+    struct mlist *l = ctx;
+    struct store_machine *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
+    memset(&v[l->n], 0, sizeof(v[l->n]));
+    struct one o = { &v[l->n], false };
+    int rc = machine_row(r, &o);
+    if (rc < 0) {
+        store_machine_clear(&v[l->n]);
+        return rc;
+    }
+    l->n++;
+    return 0;
+}
+
+int
+store_machine_list(struct store *s, struct store_machine **ret, size_t *ret_n,
+                   struct store_error *err)
+{
+    struct mlist l = { 0 };
+    struct str q = STR_INIT;
+    int rc;
+
+    if (str_appendf(&q, "SELECT %s FROM machines ORDER BY id", machine_columns) < 0)
+        return -ENOMEM;
+    store_lock(s);
+    rc = store_exec(s, q.buf, NULL, 0, mlist_row, &l, NULL, err);
+    store_unlock(s);
+    str_free(&q);
+    if (rc < 0) {
+        for (size_t i = 0; i < l.n; i++)
+            store_machine_clear(&l.v[i]);
+        free(l.v);
+        return rc;
+    }
+    *ret = l.v;
+    *ret_n = l.n;
+    return 0;
+}
+
 struct blist {
     struct store_bouncer *v;
     size_t n;

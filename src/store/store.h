@@ -235,6 +235,9 @@ int store_machine_update_login(struct store *s, const char *machine_id, const ch
                                struct store_error *err);
 int store_machine_touch(struct store *s, const char *machine_id, bool heartbeat, bool push,
                         int64_t now, struct store_error *err);
+/* Every machine, by id; *ret (n entries) freed with store_machine_clear each + free. */
+int store_machine_list(struct store *s, struct store_machine **ret, size_t *ret_n,
+                       struct store_error *err);
 /* Deletes a machine; its alerts lose their owner (SET NULL). -ENOENT when absent. */
 int store_machine_delete(struct store *s, const char *machine_id, struct store_error *err);
 

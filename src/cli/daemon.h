@@ -1,0 +1,31 @@
+/*
+ * daemon.h - what the two halves of phalanxd's command line share (private to
+ * src/cli): the parsed flags, the replay in daemon.c and the live mode in
+ * daemon_live.c.
+ */
+#ifndef PHALANX_CLI_DAEMON_H
+#define PHALANX_CLI_DAEMON_H
+
+#include "agent/agent.h"
+
+#define MAX_LABELS 64
+
+struct daemon_flags {
+    const char *config;
+    const char *dsn, *type, *dump_dir, *alerts_file;
+    struct agent_label labels[MAX_LABELS];
+    size_t nlabels;
+    bool test, version, no_cs, no_api;
+};
+
+/* Where our base grok patterns are (source tree, ./config, /etc/phalanx); NULL when nowhere. */
+const char *daemon_base_patterns(char *buf, size_t size);
+
+/*
+ * phalanxd without -dsn: the Local API (unless -no-api or api.server.enable
+ * is false) and the agent (unless -no-cs or crowdsec_service.enable is false)
+ * until SIGINT/SIGTERM. Returns the exit code.
+ */
+int daemon_run_live(const struct daemon_flags *fl);
+
+#endif
