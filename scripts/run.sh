@@ -25,6 +25,8 @@ sed -e "s|/etc/phalanx/profiles.yaml|$top/config/profiles.yaml|" \
     config/config.yaml >"$conf"
 ln -sfn "$top/config/patterns/base" "$state/patterns"
 
+# The hub is our own collection: items and data files come from config/hub.
+export PHALANX_HUB_URL="$top/config/hub"
 echo "== items: our default collection (phalanx/linux) from config/hub"
 "$phalanx" collections install phalanx/linux -c "$conf" >/dev/null
 "$phalanx" collections list -c "$conf"

@@ -119,14 +119,10 @@ def stop_postgres(pgdir):
         subprocess.run(["sh", script, "stop", pgdir], capture_output=True)
 
 
-def run_unit(args, totals):
-    env, pgdir = start_postgres(totals)
-    try:
-        r = subprocess.run(["meson", "test", "-C", args.build, "--num-processes",
-                            str(args.jobs), "--print-errorlogs"],
-                           capture_output=True, text=True, env=env)
-    finally:
-        stop_postgres(pgdir)
+def run_unit(args, totals, env):
+    r = subprocess.run(["meson", "test", "-C", args.build, "--num-processes",
+                        str(args.jobs), "--print-errorlogs"],
+                       capture_output=True, text=True, env=env)
     log = os.path.join(args.build, "meson-logs", "testlog.json")
     p = f = s = 0
     bad = []
@@ -151,21 +147,50 @@ def run_unit(args, totals):
     totals.add("unit", p, f, s, bad)
 
 
-def run_bats(args, totals):
-    files = sorted(glob.glob(os.path.join(args.source, "tests", "functional", "*.bats")))
-    if not files:
-        return
-    env = dict(os.environ)
-    env["PHALANX_BUILD"] = os.path.abspath(args.build)
-    env["PHALANX_SOURCE_ROOT"] = os.path.abspath(args.source)
-    env.setdefault("HUB", os.path.abspath(os.path.join(args.source, "..", "shared", "hub")))
+def bats_once(files, env, totals, suite):
     r = subprocess.run(["bats", "--tap"] + files, capture_output=True, text=True, env=env)
     p, f, s, bad = count_tap(r.stdout)
     if r.returncode != 0 and f == 0:
         f, bad = 1, ["not ok bats: " + (r.stderr or r.stdout)[-800:]]
     elif bad:
         bad += r.stdout.strip().splitlines()[-30:]
-    totals.add("functional", p, f, s, bad)
+    totals.add(suite, p, f, s, bad)
+
+
+def pg_database(conninfo, name):
+    """A fresh database on the test cluster; the conninfo naming it, or None."""
+    r = subprocess.run(["psql", conninfo, "-qc", f"DROP DATABASE IF EXISTS {name}; "
+                        f"CREATE DATABASE {name}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    return " ".join(w for w in conninfo.split() if not w.startswith("dbname=")) + f" dbname={name}"
+
+
+def run_bats(args, totals, env):
+    files = sorted(glob.glob(os.path.join(args.source, "tests", "functional", "*.bats")))
+    if not files:
+        return
+    env = dict(env)
+    env["PHALANX_BUILD"] = os.path.abspath(args.build)
+    env["PHALANX_SOURCE_ROOT"] = os.path.abspath(args.source)
+    env.setdefault("HUB", os.path.abspath(os.path.join(args.source, "..", "shared", "hub")))
+    pg = env.pop("PHALANX_PG_CONNINFO", None)
+    bats_once(files, env, totals, "functional")
+    # The files that know PHALANX_LAPI_DB run again on PostgreSQL, each on a fresh database.
+    for i, path in enumerate(files):
+        with open(path) as fh:
+            if "PHALANX_LAPI_DB" not in fh.read():
+                continue
+        if not pg:
+            totals.add("functional-postgres", 0, 0, 1, [])
+            continue
+        conninfo = pg_database(pg, f"bats_{i}")
+        if conninfo is None:
+            totals.add("functional-postgres", 0, 1, 0,
+                       [f"not ok cannot create a database for {os.path.basename(path)}"])
+            continue
+        pgenv = dict(env, PHALANX_LAPI_DB="postgres", PHALANX_PG_CONNINFO=conninfo)
+        bats_once([path], pgenv, totals, "functional-postgres")
 
 
 def main():
@@ -176,11 +201,18 @@ def main():
     ap.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
     args = ap.parse_args()
     totals = Totals()
-    suites = {"lint": run_lint, "unit": run_unit, "functional": run_bats}
-    for name, fn in suites.items():
-        if args.only and name != args.only:
-            continue
-        fn(args, totals)
+    want = [args.only] if args.only else ["lint", "unit", "functional"]
+    if "lint" in want:
+        run_lint(args, totals)
+    # One PostgreSQL cluster for the storage unit tests and the bats files run on it.
+    env, pgdir = start_postgres(totals) if "lint" != want[-1] else (dict(os.environ), None)
+    try:
+        if "unit" in want:
+            run_unit(args, totals, env)
+        if "functional" in want:
+            run_bats(args, totals, env)
+    finally:
+        stop_postgres(pgdir)
     extra = f", {totals.skipped} skipped" if totals.skipped else ""
     print(f"{totals.passed} passed, {totals.failed} failed{extra}")
     sys.exit(1 if totals.failed else 0)

@@ -48,7 +48,7 @@ struct agent_config {
     /* crowdsec_service.max_buckets / max_buckets_per_scenario (ours): live bucket caps of the
      * whole agent, split evenly over the shards; 0 = no cap. */
     size_t max_buckets, max_buckets_per_scenario;
-    bool enable;            /* crowdsec_service.enable (default true): run the agent half */
+    bool enable;            /* a crowdsec_service section, its enable not false: run the agent */
     char *acquisition_path; /* crowdsec_service.acquisition_path, NULL when unset */
     char *acquisition_dir;  /* crowdsec_service.acquisition_dir, NULL when unset */
     char *credentials_path; /* api.client.credentials_path, NULL when unset */

@@ -172,8 +172,11 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
         agent_errorf(err, "%s: %.900s", path, e.message);
         goto out;
     }
-    /* crowdsec_service.enable: YAML 1.1 booleans; absent = enabled, as in CrowdSec. */
-    c.enable = true;
+    /*
+     * The agent runs when config.yaml has a crowdsec_service section whose enable is not
+     * false, as in CrowdSec (a config without the section is a Local API alone).
+     */
+    c.enable = svc != NULL;
     if (enable != NULL) {
         bool no = strcmp(enable, "false") == 0 || strcmp(enable, "no") == 0 ||
                   strcmp(enable, "off") == 0 || strcmp(enable, "False") == 0;
@@ -184,16 +187,19 @@ agent_config_load(const char *path, struct agent_config *ret, struct agent_error
             agent_errorf(err, "%s: crowdsec_service.enable must be true or false", path);
             goto out;
         }
-        c.enable = yes;
+        c.enable = c.enable && yes;
     }
     /* CrowdSec's defaults (csconfig.NewDefaultConfig and the Load* fill-ins). */
     if (c.config_dir == NULL && (c.config_dir = strdup("/etc/crowdsec/")) == NULL)
         goto oom;
-    if (c.data_dir == NULL) {
+    if (c.data_dir == NULL && c.enable) {
         agent_errorf(err, "%s: config_paths.data_dir is required (where the items' data files are)",
                      path);
         goto out;
     }
+    /* A Local API alone needs no data dir; a replay with this config gets CrowdSec's default. */
+    if (c.data_dir == NULL && (c.data_dir = strdup("/var/lib/crowdsec/data/")) == NULL)
+        goto oom;
     if (c.hub_dir == NULL && (c.hub_dir = join(c.config_dir, "hub")) == NULL)
         goto oom;
     if (c.index_path == NULL && (c.index_path = join(c.hub_dir, ".index.json")) == NULL)

@@ -11,12 +11,22 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
+    { "alerts", "Manage alerts", cli_cmd_alerts },
     { "bouncers", "Manage bouncers [requires local API]", cli_cmd_bouncers },
+    { "decisions", "Manage decisions", cli_cmd_decisions },
+    { "collections", "Manage collections from hub", cli_cmd_items },
+    { "config", "Allows to view current config", cli_cmd_config },
+    { "contexts", "Manage contexts from hub", cli_cmd_items },
     { "explain", "Explain log pipeline", cli_cmd_explain },
     { "expr", "Compile and evaluate an expression (CrowdSec's expr language)", cli_cmd_expr },
+    { "hub", "Manage hub index", cli_cmd_hub },
     { "hubtest", "Run functional tests on hub configurations", cli_cmd_hubtest },
     { "lapi", "Manage interaction with Local API (LAPI)", cli_cmd_lapi },
     { "machines", "Manage local API machines [requires local API]", cli_cmd_machines },
+    { "parsers", "Manage parsers from hub", cli_cmd_items },
+    { "postoverflows", "Manage postoverflows from hub", cli_cmd_items },
+    { "scenarios", "Manage scenarios from hub", cli_cmd_items },
+    { "simulation", "Manage simulation status of scenarios", cli_cmd_simulation },
     { "version", "Display version", cli_cmd_version },
 };
 
@@ -70,9 +80,45 @@ find_command(const char *name)
     return NULL;
 }
 
+/* Global flags cobra accepts before the command: how many arguments argv[i] takes (0 = none). */
+static int
+leading_global(char **argv, int i, int argc)
+{
+    static const char *const with_value[] = { "-c", "--config", "-o", "--output", "--color" };
+    static const char *const alone[] = { "--debug", "--info", "--warning", "--error", "--trace" };
+    for (size_t k = 0; k < ARRAY_SIZE(with_value); k++)
+        if (strcmp(argv[i], with_value[k]) == 0 && i + 1 < argc)
+            return 2;
+    for (size_t k = 0; k < ARRAY_SIZE(alone); k++)
+        if (strcmp(argv[i], alone[k]) == 0)
+            return 1;
+    if (strncmp(argv[i], "--config=", 9) == 0 || strncmp(argv[i], "--output=", 9) == 0 ||
+        strncmp(argv[i], "--color=", 8) == 0)
+        return 1;
+    return 0;
+}
+
 int
 cli_phalanx_main(int argc, char **argv)
 {
+    /*
+     * `phalanx -c X -o json decisions list`: the global flags before the command move after
+     * it, where every command's parser takes them (argv's pointers are ours to reorder).
+     */
+    int lead = 1, n;
+    while (lead < argc && (n = leading_global(argv, lead, argc)) > 0)
+        lead += n;
+    if (lead > 1 && lead < argc) {
+        char *globals[16];
+        int ng = lead - 1;
+        if (ng > (int)ARRAY_SIZE(globals)) {
+            fprintf(stderr, "Error: too many global flags\n");
+            return 1;
+        }
+        memcpy(globals, argv + 1, (size_t)ng * sizeof(*globals));
+        memmove(argv + 1, argv + lead, (size_t)(argc - lead) * sizeof(*argv));
+        memcpy(argv + 1 + (argc - lead), globals, (size_t)ng * sizeof(*globals));
+    }
     if (argc < 2) {
         usage(stdout);
         return 0;

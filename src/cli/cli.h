@@ -22,6 +22,12 @@ int cli_cmd_hubtest(int argc, char **argv);
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_bouncers(int argc, char **argv);
 int cli_cmd_machines(int argc, char **argv);
+int cli_cmd_alerts(int argc, char **argv);
+int cli_cmd_decisions(int argc, char **argv);
 int cli_cmd_lapi(int argc, char **argv);
+int cli_cmd_hub(int argc, char **argv);
+int cli_cmd_items(int argc, char **argv); /* argv[0]: collections, parsers, scenarios... */
+int cli_cmd_simulation(int argc, char **argv);
+int cli_cmd_config(int argc, char **argv);
 
 #endif

@@ -17,10 +17,10 @@
 enum cli_format { CLI_OUT_HUMAN, CLI_OUT_JSON, CLI_OUT_RAW };
 
 struct cli_globals {
-    const char *config;   /* -c/--config, default CLI_DEFAULT_CONFIG or $PHALANX_CONFIG */
+    const char *config;     /* -c/--config, default CLI_DEFAULT_CONFIG or $PHALANX_CONFIG */
     enum cli_format format; /* -o/--output human|json|raw */
-    bool color;           /* stdout is a TTY, NO_COLOR unset, --color not "no" */
-    bool debug;           /* --debug */
+    bool color;             /* stdout is a TTY, NO_COLOR unset, --color not "no" */
+    bool debug;             /* --debug */
 };
 
 /* Defaults from the environment ($PHALANX_CONFIG, isatty(stdout)). */
@@ -52,5 +52,76 @@ struct cli_progress *cli_progress_new(const char *label, uint64_t total);
 void cli_progress_set(struct cli_progress *p, uint64_t done);
 /* Clears the bar's line; NULL ok. */
 void cli_progress_free(struct cli_progress *p);
+
+/* --- flags of a subcommand (cobra's spellings: -x V, -xV, --long V, --long=V) --- */
+
+enum cli_flag_kind { CLI_FLAG_STRING, CLI_FLAG_BOOL, CLI_FLAG_INT };
+
+struct cli_flag {
+    const char *shortf; /* "-i", or NULL */
+    const char *longf;  /* "--ip" */
+    enum cli_flag_kind kind;
+    void *dst; /* const char ** (borrowed from argv), bool *, or long * */
+};
+
+#define CLI_FLAGS_HELP 2
+/*
+ * Parses argv[first..argc): the global flags (cli_globals_take), then flags,
+ * the rest are positional arguments (at most max_pos, their pointers written
+ * to pos[]). Returns 0, CLI_FLAGS_HELP for -h/--help, or 1 after printing an
+ * error ("unknown flag", a bad number, too many arguments) naming usage_cmd
+ * ("phalanx decisions list") so the user knows where to look.
+ */
+int cli_flags_parse(struct cli_globals *g, const struct cli_flag *flags, size_t nflags, int argc,
+                    char **argv, int first, const char **pos, size_t max_pos, size_t *ret_npos,
+                    const char *usage_cmd);
+
+/* Appends "key=value" (both URL-encoded, '&' between pairs) to a query string. 0 or -ENOMEM. */
+struct str;
+int cli_query_add(struct str *q, const char *key, const char *value);
+
+/*
+ * Go's json.Indent(prefix "", indent): the layout of json.MarshalIndent,
+ * applied to compact JSON text (model_json_dumps). malloc'd, NULL on OOM.
+ */
+char *cli_json_indent(const char *compact, const char *indent);
+
+/* api.client.{credentials_path (malloc'd), insecure_skip_verify} of config.yaml; 0 or 1 (printed).
+ */
+int cli_client_settings(const char *config, char **ret_path, bool *ret_insecure);
+
+/*
+ * A client of the Local API with the machine's credentials, as cscli's
+ * commands do: config.yaml (g->config) api.client.credentials_path, then
+ * that local_api_credentials.yaml. Prints the error (saying what to fix) and
+ * returns 1, or 0 with *ret (apiclient_free) and, when ret_login is not NULL,
+ * the machine login in *ret_login (free).
+ */
+struct apiclient;
+int cli_lapi_connect(const struct cli_globals *g, struct apiclient **ret, char **ret_login);
+
+/*
+ * One request through c; the answer when its status is 2xx goes to *ret_body
+ * (malloc'd, may be NULL). Anything else prints "Error: <what>: <LAPI message>"
+ * and returns 1; 0 on success.
+ */
+int cli_lapi_call(struct apiclient *c, const char *what, const char *method, const char *path_query,
+                  const char *body, size_t body_len, char **ret_body);
+
+/* --- alerts and decisions, shared by `decisions` and `alerts` --- */
+
+struct alert;
+struct source;
+/* types.NormalizeScope: "ip" -> "Ip", "range" -> "Range", "as" -> "AS", "country" -> "Country". */
+const char *cli_normalize_scope(const char *scope);
+/* clialert.SanitizeScope: checks -i IP / -r CIDR (NULL ok), normalizes *scope. 0 or 1 (printed). */
+int cli_sanitize_scope(const char **scope, const char *ip, const char *range);
+/* The LAPI's GET /v1/alerts answer ("null" or an array) as models. 0 or 1 (printed). */
+int cli_alerts_parse(const char *body, struct alert **ret, size_t *ret_n);
+void cli_alerts_free(struct alert *v, size_t n);
+/* json.MarshalIndent(alerts, "", indent) on stdout ("[]" for none), then a newline if asked. */
+int cli_alerts_print_json(const struct alert *v, size_t n, const char *indent, bool newline);
+/* models.Source.GetAsNumberName: "<number> <name>" without a "0" number. */
+void cli_as_number_name(const struct source *s, char *buf, size_t size);
 
 #endif
