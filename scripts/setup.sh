@@ -12,7 +12,7 @@ libmaxminddb-dev libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libmicrohttpd-de
 libcrypt-dev libsystemd-dev"
 test_pkgs="clang libclang-rt-14-dev libcmocka-dev bats jq curl python3-yaml libmaxmind-db-writer-perl postgresql"
 lint_pkgs="clang-format clang-tidy cppcheck"
-bench_pkgs="golang-go golang-github-antonmedv-expr-dev time crowdsec"
+bench_pkgs="golang-go golang-github-antonmedv-expr-dev time crowdsec wrk bc"
 
 want=$build_pkgs
 case $level in

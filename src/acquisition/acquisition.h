@@ -77,6 +77,14 @@ int acq_load(const char *acquis_path, const char *acquis_dir, struct acquisition
              struct acq_error *err);
 
 /*
+ * The same from one acquis document held in memory (len bytes of buf);
+ * name stands for the file in messages ("NAME:LINE: ..."). For tests and
+ * the fuzzer.
+ */
+int acq_load_buffer(const char *name, const char *buf, size_t len, struct acquisition **ret,
+                    struct acq_error *err);
+
+/*
  * One source from a DSN (`-dsn file:///x?..`, `journalctl://filters=...`),
  * in cat mode with Labels["type"] = type: what `phalanxd -dsn` replays.
  */

@@ -59,4 +59,26 @@ void acq_warnf(struct acq_source *s, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int acq_emit_line(struct acq_source *s, const char *src, const char *line, size_t len,
                   bool truncated);
 
+/*
+ * Decoders of a type's keys for configure, yaml.v2-like: a key that is absent
+ * or null leaves *ret untouched and returns 0; a value of the wrong shape is
+ * -1 with "FILE:LINE: KEY: expected ..." in err. Strings are malloc'ed (the
+ * caller frees; acq_strings_free for lists). A string list must be a
+ * sequence of scalars (a lone scalar is refused, as yaml.v2 does).
+ * acq_config_errorf always returns -1.
+ */
+int acq_config_errorf(const struct acq_source *s, int line, struct acq_error *err,
+                      const char *fmt, ...) PRINTF_LIKE(4, 5);
+int acq_yaml_string(const struct acq_source *s, const struct ynode *doc, const char *key,
+                    char **ret, struct acq_error *err);
+int acq_yaml_bool(const struct acq_source *s, const struct ynode *doc, const char *key, bool *ret,
+                  struct acq_error *err);
+int acq_yaml_int(const struct acq_source *s, const struct ynode *doc, const char *key,
+                 long long min, long long max, long long *ret, struct acq_error *err);
+int acq_yaml_duration(const struct acq_source *s, const struct ynode *doc, const char *key,
+                      int64_t *ret_ns, struct acq_error *err);
+int acq_yaml_strings(const struct acq_source *s, const struct ynode *doc, const char *key,
+                     char ***ret, size_t *ret_n, struct acq_error *err);
+void acq_strings_free(char **v, size_t n);
+
 #endif

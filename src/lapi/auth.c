@@ -7,6 +7,10 @@
  * The JWT secret comes from CS_LAPI_SECRET (at least 64 bytes, so several
  * LAPI nodes can share it) or is drawn at random on each start, which logs
  * every machine out on restart, as CrowdSec does.
+ *
+ * Over HTTPS a client certificate with an allowed OU stands for a bouncer
+ * key (the bouncer "<CN>@<ip>" is created on first use) or, at login, for a
+ * machine password (routes_watchers.c); gin-jwt's refresh is here too.
  */
 #include <crypt.h>
 #include <jwt.h>
@@ -213,6 +217,123 @@ lapi_auth_bouncer(struct lapi_request *r, const char *api_key)
         return -1;
     if (r->bouncer.api_key == NULL || strlen(r->bouncer.api_key) != LAPI_SHA512_HEX_LEN ||
         CRYPTO_memcmp(r->bouncer.api_key, hash, LAPI_SHA512_HEX_LEN) != 0 || r->bouncer.revoked) {
+        store_bouncer_clear(&r->bouncer);
+        memset(&r->bouncer, 0, sizeof(r->bouncer));
+        return -1;
+    }
+    return 0;
+}
+
+char *
+lapi_jwt_refresh(const struct lapi *l, const char *authorization, int64_t now_sec,
+                 int64_t *ret_expire, char *msg, size_t msglen)
+{
+    jwt_t *jwt = NULL;
+    char *tok = NULL;
+    int klen;
+    const unsigned char *key = secret_of(l, &klen);
+
+    if (authorization == NULL || authorization[0] == '\0') {
+        snprintf(msg, msglen, "auth header is empty");
+        return NULL;
+    }
+    if (strncmp(authorization, "Bearer ", 7) != 0) {
+        snprintf(msg, msglen, "auth header is invalid");
+        return NULL;
+    }
+    /* libjwt checks the signature only, so an expired token still decodes here. */
+    if (strlen(authorization + 7) > 8192 || jwt_decode(&jwt, authorization + 7, key, klen) != 0 ||
+        jwt_get_alg(jwt) != JWT_ALG_HS256) {
+        snprintf(msg, msglen, "signature is invalid");
+        goto out;
+    }
+    errno = 0;
+    long iat = jwt_get_grant_int(jwt, "orig_iat");
+    /* gin-jwt's MaxRefresh is one hour, the same as the token's life. */
+    if (errno != 0 || iat < now_sec - LAPI_JWT_TTL_SEC) {
+        snprintf(msg, msglen, "token is expired");
+        goto out;
+    }
+    const char *id = jwt_get_grant(jwt, "id");
+    if (id == NULL || id[0] == '\0') {
+        snprintf(msg, msglen, "identity not found in token");
+        goto out;
+    }
+    if ((tok = lapi_jwt_issue(l, id, now_sec, ret_expire)) == NULL)
+        snprintf(msg, msglen, "cannot sign the token");
+out:
+    jwt_free(jwt);
+    return tok;
+}
+
+bool
+lapi_request_has_cert(const struct lapi_request *r)
+{
+    return r->tls_session != NULL && lapi_tls_peer_has_cert(r->tls_session);
+}
+
+char *
+lapi_dummy_secret(void)
+{
+    char *s = malloc(4 * ((LAPI_DUMMY_KEY_BYTES + 2) / 3) + 1);
+    unsigned char raw[LAPI_DUMMY_KEY_BYTES];
+
+    if (s == NULL)
+        return NULL;
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        free(s);
+        return NULL;
+    }
+    EVP_EncodeBlock((unsigned char *)s, raw, sizeof(raw));
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return s;
+}
+
+int
+lapi_auth_bouncer_tls(struct lapi_request *r, char *msg, size_t msglen)
+{
+    char cn[256], name[512], hash[LAPI_SHA512_HEX_LEN + 1];
+    struct store_error serr = { { 0 } };
+
+    if (lapi_tls_validate_peer(r->lapi->tls, r->tls_session, LAPI_CERT_BOUNCER, cn, sizeof(cn), msg,
+                               msglen) != 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s@%s", cn, r->peer_ip);
+    int rc = store_bouncer_get_by_name(r->lapi->store, name, &r->bouncer, &serr);
+    if (rc == -ENOENT) {
+        /* A valid certificate creates its bouncer, with a key no one knows. */
+        char *key = lapi_dummy_secret();
+        if (key == NULL) {
+            snprintf(msg, msglen, "error generating mock api key");
+            return -1;
+        }
+        lapi_api_key_hash(key, hash);
+        explicit_bzero(key, strlen(key));
+        free(key);
+        struct store_bouncer b = {
+            .name = name,
+            .api_key = hash,
+            .ip_address = r->peer_ip,
+            .type = (char *)"",
+            .version = (char *)"",
+            .auth_type = (char *)"tls",
+            .auto_created = true,
+            .last_pull = -1,
+        };
+        rc = store_bouncer_create(r->lapi->store, &b, lapi_now_ns(), NULL, &serr);
+        /* -EEXIST: a concurrent first request created it. */
+        if (rc == 0 || rc == -EEXIST)
+            rc = store_bouncer_get_by_name(r->lapi->store, name, &r->bouncer, &serr);
+    }
+    if (rc != 0) {
+        snprintf(msg, msglen, "while selecting bouncers: %s", serr.msg);
+        store_bouncer_clear(&r->bouncer);
+        memset(&r->bouncer, 0, sizeof(r->bouncer));
+        return -1;
+    }
+    if (r->bouncer.auth_type == NULL || strcmp(r->bouncer.auth_type, "tls") != 0 ||
+        r->bouncer.revoked) {
+        snprintf(msg, msglen, "bouncer isn't allowed to auth by TLS");
         store_bouncer_clear(&r->bouncer);
         memset(&r->bouncer, 0, sizeof(r->bouncer));
         return -1;

@@ -11,20 +11,35 @@
 #ifndef PHALANX_LAPI_INTERNAL_H
 #define PHALANX_LAPI_INTERNAL_H
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <pthread.h>
 
 #include "lapi/lapi.h"
 #include "store/store.h"
 
+#include "common/ip.h"
+
 struct profiles;
+struct lapi_tls;
+struct lapi_netcfg;
+struct lapi_ratelimit;
 
 #define LAPI_MAX_QUERY_PARAMS 64
 
 struct lapi {
     struct MHD_Daemon *mhd;
     struct store *store;
+    /*
+     * Held for reading while a request is routed and while its handler
+     * runs, for writing by lapi_reload() when it swaps the fields below.
+     */
+    pthread_rwlock_t lock;
     struct profiles *profiles; /* NULL: alerts are stored without decisions */
+    struct lapi_netcfg *net;   /* trusted_ips, trusted_proxies, auto_registration */
+    struct lapi_ratelimit *login_rl;
+    struct lapi_tls *tls; /* NULL: plain HTTP */
     unsigned char secret[LAPI_SECRET_MIN_LEN];
     size_t secret_len;
     char *secret_env; /* CS_LAPI_SECRET when set (owned copy) */
@@ -46,8 +61,12 @@ struct lapi_request {
     size_t nparams;
     bool too_many_params;
     const char *user_agent;
-    char peer_ip[64];
+    const char *authorization; /* the Authorization header, NULL when absent */
+    char peer_ip[64]; /* the client: the socket peer, or X-Forwarded-For from a trusted proxy */
     bool peer_loopback;
+    struct ip_addr peer_addr;     /* peer_ip parsed; family 0 when unknown */
+    bool peer_trusted;            /* 127.0.0.1, ::1 or in trusted_ips: may delete alerts */
+    gnutls_session_t tls_session; /* over HTTPS, else NULL */
     struct store_bouncer bouncer; /* LAPI_AUTH_KEY */
     char *machine_id;             /* LAPI_AUTH_JWT, owned */
     char *body;
@@ -100,5 +119,108 @@ char *lapi_jwt_issue(const struct lapi *l, const char *machine_id, int64_t now_s
                      int64_t *ret_expire);
 /* Sets the HS256 secret from CS_LAPI_SECRET, or random bytes; 0 or -1. */
 int lapi_secret_init(struct lapi *l, struct lapi_error *err);
+/*
+ * gin-jwt's RefreshHandler: a token signed by us whose orig_iat is less than
+ * LAPI_JWT_TTL_SEC old (it may have expired) gives a new one with the same
+ * id. The new token (malloc'd) or NULL with the 401 message in msg.
+ */
+char *lapi_jwt_refresh(const struct lapi *l, const char *authorization, int64_t now_sec,
+                       int64_t *ret_expire, char *msg, size_t msglen);
+/*
+ * mTLS for bouncers (CrowdSec's APIKey.authTLS): the peer's certificate is
+ * checked against bouncers_allowed_ou and the CRLs, and the bouncer
+ * "<CN>@<ip>" is used, created (auth_type "tls", auto_created) when absent.
+ * 0 with r->bouncer, or -1 (403) with the reason in msg for the log.
+ */
+int lapi_auth_bouncer_tls(struct lapi_request *r, char *msg, size_t msglen);
+/* true when the request came over TLS with a client certificate. */
+bool lapi_request_has_cert(const struct lapi_request *r);
+/*
+ * A malloc'd random password of LAPI_DUMMY_KEY_BYTES for machines and
+ * bouncers created by mTLS (never used to log in); NULL on failure.
+ */
+char *lapi_dummy_secret(void);
+#define LAPI_DUMMY_KEY_BYTES 54
+
+/* --- TLS (tls.c) --- */
+
+enum lapi_cert_role { LAPI_CERT_AGENT, LAPI_CERT_BOUNCER };
+
+/* Loads the certificate, key, CAs and CRLs of c; NULL with a message. */
+struct lapi_tls *lapi_tls_new(const struct lapi_tls_config *c, struct lapi_error *err);
+/* Loads c and makes it current for new handshakes and checks; 0 or -1 (old one kept). */
+int lapi_tls_reload(struct lapi_tls *t, const struct lapi_tls_config *c, struct lapi_error *err);
+void lapi_tls_free(struct lapi_tls *t);
+/* The MHD_OPTION_HTTPS_CERT_CALLBACK (a gnutls_certificate_retrieve_function2). */
+int lapi_tls_cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+                           const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                           gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                           gnutls_privkey_t *pkey);
+/* Sets client_verification on a new session (from MHD's connection notifier). */
+void lapi_tls_session_setup(struct lapi_tls *t, gnutls_session_t session);
+/*
+ * CrowdSec's TLSAuth.ValidateCert on the session's peer: verified chain
+ * (CAs of ca_cert_path), an OU of role's allow-list, within its validity,
+ * not revoked by a CRL. 0 with the CN in cn, -1 with the reason in msg.
+ */
+int lapi_tls_validate_peer(struct lapi_tls *t, gnutls_session_t session, enum lapi_cert_role role,
+                           char *cn, size_t cnlen, char *msg, size_t msglen);
+/* true when the peer of session sent a certificate. */
+bool lapi_tls_peer_has_cert(gnutls_session_t session);
+
+/* --- network settings (netcfg.c) --- */
+
+struct lapi_netcfg {
+    struct ip_range *trusted_ips;
+    size_t ntrusted_ips;
+    struct ip_range *trusted_proxies;
+    size_t ntrusted_proxies;
+    bool autoreg_enabled;
+    char *autoreg_token;
+    struct ip_range *autoreg_ranges;
+    size_t nautoreg_ranges;
+};
+
+/* Parses the CIDR lists of c; NULL with a message naming the bad entry. */
+struct lapi_netcfg *lapi_netcfg_new(const struct lapi_config *c, struct lapi_error *err);
+void lapi_netcfg_free(struct lapi_netcfg *n);
+/* gin's authIP: 127.0.0.1, ::1, or an address of trusted_ips. */
+bool lapi_netcfg_trusted(const struct lapi_netcfg *n, const struct ip_addr *ip);
+/*
+ * gin's ClientIP(): when peer is a trusted proxy, the X-Forwarded-For list
+ * (then X-Real-IP) is walked from the right past trusted proxies and the
+ * first other address is the client; an unparsable header is skipped.
+ * Otherwise the peer. The headers may be NULL.
+ */
+void lapi_netcfg_client_ip(const struct lapi_netcfg *n, const struct ip_addr *peer, const char *xff,
+                           const char *x_real_ip, struct ip_addr *ret);
+/*
+ * CrowdSec's shouldAutoRegister: 1 (register validated), 0 (ordinary
+ * registration) or -1 with the 401 message in msg.
+ */
+int lapi_netcfg_autoregister(const struct lapi_netcfg *n, const char *token,
+                             const struct ip_addr *client, char *msg, size_t msglen);
+
+/* --- rate limits (ratelimit.c) --- */
+
+/*
+ * Token buckets keyed by client address in a fixed-size set-associative
+ * table: a new address evicts the least recently seen one of its set, so
+ * memory stays bounded whatever the number of clients.
+ */
+struct lapi_ratelimit *lapi_ratelimit_new(unsigned burst, unsigned per_minute);
+void lapi_ratelimit_free(struct lapi_ratelimit *rl);
+/* Takes a token for ip at now_ns; false when its bucket is empty. Thread-safe. */
+bool lapi_ratelimit_allow(struct lapi_ratelimit *rl, const struct ip_addr *ip, int64_t now_ns);
+
+/* --- gzip request bodies (gzip.c) --- */
+
+/*
+ * Inflates a gzip body (several members allowed, as Go's gzip.Reader) into
+ * a malloc'd NUL-terminated buffer of at most limit bytes. 0, -EINVAL
+ * (not gzip / corrupt / truncated), -EFBIG (more than limit once inflated)
+ * or -ENOMEM.
+ */
+int lapi_gunzip(const char *in, size_t len, size_t limit, char **ret, size_t *ret_len);
 
 #endif

@@ -27,6 +27,38 @@ struct lapi_error {
 #define LAPI_JWT_TTL_SEC     3600
 #define LAPI_SECRET_MIN_LEN  64
 
+/* A list of malloc'd strings. */
+struct lapi_strlist {
+    char **v;
+    size_t n;
+};
+
+/* api.server.tls.client_verification, as Go's tls.ClientAuthType. */
+enum lapi_client_verification {
+    LAPI_TLS_VERIFY_IF_GIVEN = 0,     /* "VerifyClientCertIfGiven", the default */
+    LAPI_TLS_NO_CLIENT_CERT,          /* "NoClientCert" */
+    LAPI_TLS_REQUEST_CLIENT_CERT,     /* "RequestClientCert": asked for, never verified */
+    LAPI_TLS_REQUIRE_ANY_CLIENT_CERT, /* "RequireAnyClientCert": required, never verified */
+    LAPI_TLS_REQUIRE_AND_VERIFY,      /* "RequireAndVerifyClientCert" */
+};
+
+/* api.server.tls; HTTPS is on when cert_file is set. */
+struct lapi_tls_config {
+    char *cert_file, *key_file; /* PEM: the chain, leaf first, and its key */
+    char *ca_cert_path;         /* PEM CAs that client certificates must chain to */
+    char *crl_path;             /* PEM CRLs (every block is honoured), NULL: none */
+    enum lapi_client_verification client_verification;
+    struct lapi_strlist agents_allowed_ou;   /* default ["agent-ou"] */
+    struct lapi_strlist bouncers_allowed_ou; /* default ["bouncer-ou"] */
+};
+
+/* api.server.auto_registration: machines that know the token register validated. */
+struct lapi_auto_registration {
+    bool enabled;
+    char *token;                        /* >= 32 characters when enabled */
+    struct lapi_strlist allowed_ranges; /* CIDRs the registering peer must be in */
+};
+
 /* What phalanxd needs from config.yaml (api.server, db_config). Strings are malloc'd. */
 struct lapi_config {
     bool enable;         /* api.server.enable (default true) */
@@ -37,6 +69,15 @@ struct lapi_config {
     unsigned threads;    /* size of the thread pool (default 4) */
     unsigned max_connections;
     unsigned connection_timeout_sec;
+    struct lapi_tls_config tls;
+    /* Peers (after X-Forwarded-For) allowed to delete alerts; default 127.0.0.1, ::1. */
+    struct lapi_strlist trusted_ips;
+    /* X-Forwarded-For / X-Real-IP are believed only from these peers (empty: never). */
+    struct lapi_strlist trusted_proxies;
+    struct lapi_auto_registration auto_registration;
+    /* Token buckets per client address on POST /v1/watchers and /v1/watchers/login. */
+    unsigned login_rate_burst;      /* default 20 requests */
+    unsigned login_rate_per_minute; /* default 120 */
 };
 
 /* Reads config.yaml; 0 or -1 with a message naming the file and line. */
@@ -56,6 +97,18 @@ int lapi_start(const struct lapi_config *c, struct lapi **ret, struct lapi_error
 uint16_t lapi_port(const struct lapi *l);
 /* Stops accepting, finishes the requests in flight, closes the store; NULL ok. */
 void lapi_stop(struct lapi *l);
+/*
+ * What SIGHUP does, without closing the listening socket: reloads the
+ * profiles, the TLS certificate, key, CA and CRL files, trusted_ips,
+ * trusted_proxies, auto_registration and the login rate limits from c.
+ * Everything is loaded first and swapped in only when all of it loaded, so
+ * a bad file leaves the running settings untouched (-1 with a message).
+ * Requests being handled finish with the old settings; new ones see the new
+ * ones. listen_uri, the database, the thread pool and whether TLS is on at
+ * all are fixed at lapi_start() (a change there needs a restart). Safe to
+ * call from any thread except an MHD callback; not from a signal handler.
+ */
+int lapi_reload(struct lapi *l, const struct lapi_config *c, struct lapi_error *err);
 
 /* --- credentials, shared with the CLI --- */
 

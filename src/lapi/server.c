@@ -9,6 +9,14 @@
  * refusal is answered at once, before a body byte is read), body chunks
  * (appended while under the limit, discarded past it), and the final call
  * (the handler runs and its response is queued).
+ *
+ * The client is the socket peer, or what X-Forwarded-For says when the peer
+ * is a trusted proxy. Over HTTPS a client certificate authenticates a
+ * bouncer instead of its key. Bodies sent with "Content-Encoding: gzip" are
+ * inflated within the same limit. POST /v1/watchers and /v1/watchers/login
+ * are rate-limited per client. lapi_reload() swaps profiles, TLS files and
+ * network settings under a lock that requests hold while they are routed
+ * and while their handler runs.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -24,6 +32,7 @@ struct conn_state {
     const struct lapi_route *route;
     size_t limit;
     bool too_large;
+    bool gzip;     /* Content-Encoding: gzip */
     bool answered; /* a response was queued on the first call */
 };
 
@@ -175,24 +184,38 @@ collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
     return MHD_YES;
 }
 
+/* The socket peer, then the client behind a trusted proxy, then what it may do. */
 static void
 peer_address(struct MHD_Connection *c, struct lapi_request *r)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct ip_addr peer = { 0 };
+    char buf[INET6_ADDRSTRLEN] = "";
+
     r->peer_ip[0] = '\0';
+    memset(&r->peer_addr, 0, sizeof(r->peer_addr));
     if (ci == NULL || ci->client_addr == NULL)
         return;
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, r->peer_ip, sizeof(r->peer_ip));
-        r->peer_loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+        inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, r->peer_ip, sizeof(r->peer_ip));
-        r->peer_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+        inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
     }
+    if (buf[0] == '\0' || ip_parse(buf, strlen(buf), &peer) != 0)
+        return;
+    lapi_netcfg_client_ip(
+        r->lapi->net, &peer, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP"), &r->peer_addr);
+    ip_format(&r->peer_addr, r->peer_ip, sizeof(r->peer_ip));
+    r->peer_trusted = lapi_netcfg_trusted(r->lapi->net, &r->peer_addr);
+    r->peer_loopback =
+        (r->peer_addr.family == IP_V4 && r->peer_addr.bytes[12] == 127) ||
+        (r->peer_addr.family == IP_V6 &&
+         IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)(const void *)r->peer_addr.bytes));
 }
 
 static enum MHD_Result
@@ -213,6 +236,8 @@ send_response(struct MHD_Connection *c, const struct lapi_response *resp_in)
     if (resp.body != NULL)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "application/json; charset=utf-8");
+    if (resp.status == 429)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     ret = MHD_queue_response(c, resp.status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -227,10 +252,45 @@ answer_now(struct conn_state *st, struct MHD_Connection *c, unsigned status, con
     return send_response(c, &resp);
 }
 
+static bool
+rate_limited_route(const char *method, const char *url)
+{
+    return strcmp(method, "POST") == 0 &&
+           (strcmp(url, "/v1/watchers") == 0 || strcmp(url, "/v1/watchers/login") == 0);
+}
+
+/* Content-Encoding: gzip (case-insensitive, surrounding blanks allowed). */
+static bool
+is_gzip(const char *ce)
+{
+    if (ce == NULL)
+        return false;
+    while (*ce == ' ' || *ce == '\t')
+        ce++;
+    size_t n = strlen(ce);
+    while (n > 0 && (ce[n - 1] == ' ' || ce[n - 1] == '\t'))
+        n--;
+    return n == 4 && strncasecmp(ce, "gzip", 4) == 0;
+}
+
+static enum MHD_Result on_headers_locked(struct lapi *l, struct conn_state *st,
+                                         struct MHD_Connection *c, const char *url,
+                                         const char *method);
+
 /* Headers are in: route, authenticate, check the announced size. */
 static enum MHD_Result
 on_headers(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, const char *url,
            const char *method)
+{
+    pthread_rwlock_rdlock(&l->lock);
+    enum MHD_Result rc = on_headers_locked(l, st, c, url, method);
+    pthread_rwlock_unlock(&l->lock);
+    return rc;
+}
+
+static enum MHD_Result
+on_headers_locked(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, const char *url,
+                  const char *method)
 {
     struct lapi_request *r = &st->req;
     unsigned status = 404;
@@ -241,7 +301,19 @@ on_headers(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, cons
     r->path = url;
     r->start_ns = lapi_now_ns();
     r->user_agent = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+    r->authorization =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (l->tls != NULL) {
+        const union MHD_ConnectionInfo *ti =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        r->tls_session = ti != NULL ? (gnutls_session_t)ti->tls_session : NULL;
+    }
     peer_address(c, r);
+    if (rate_limited_route(method, url) && r->peer_addr.family != 0 &&
+        !lapi_ratelimit_allow(l->login_rl, &r->peer_addr, r->start_ns)) {
+        log_warn("lapi: %s: too many requests on %s", r->peer_ip, url);
+        return answer_now(st, c, 429, "{\"message\":\"too many requests\"}");
+    }
     st->route = find_route(method, url, &arg, &status);
     if (st->route == NULL)
         return answer_now(st, c, status,
@@ -255,9 +327,18 @@ on_headers(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, cons
 
     st->limit = LAPI_BODY_MAX_UNAUTH;
     if (st->route->auth == LAPI_AUTH_KEY) {
-        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
-        if (lapi_auth_bouncer(r, key) != 0)
-            return answer_now(st, c, 403, "{\"message\":\"access forbidden\"}");
+        /* As CrowdSec: a client certificate, when there is one, decides alone. */
+        if (lapi_request_has_cert(r)) {
+            char msg[320];
+            if (lapi_auth_bouncer_tls(r, msg, sizeof(msg)) != 0) {
+                log_warn("lapi: %s: TLS bouncer refused: %s", r->peer_ip, msg);
+                return answer_now(st, c, 403, "{\"message\":\"access forbidden\"}");
+            }
+        } else {
+            const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+            if (lapi_auth_bouncer(r, key) != 0)
+                return answer_now(st, c, 403, "{\"message\":\"access forbidden\"}");
+        }
         st->limit = LAPI_BODY_MAX_AUTH;
     } else if (st->route->auth == LAPI_AUTH_JWT) {
         char msg[128];
@@ -283,7 +364,36 @@ on_headers(struct lapi *l, struct conn_state *st, struct MHD_Connection *c, cons
         if (errno != 0 || end == cl || n > st->limit)
             return answer_now(st, c, 413, "{\"message\":\"request body too large\"}");
     }
+    st->gzip =
+        is_gzip(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING));
     return MHD_YES;
+}
+
+/* Replaces a gzip body by its inflated bytes, within the same limit; 0 or an answered error. */
+static int
+inflate_body(struct conn_state *st, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+    struct lapi_request *r = &st->req;
+    char *plain = NULL;
+    size_t plen = 0;
+
+    int rc = lapi_gunzip(r->body != NULL ? r->body : "", r->body_len, st->limit, &plain, &plen);
+    if (rc == -EFBIG) {
+        *ret = answer_now(st, c, 413, "{\"message\":\"request body too large\"}");
+        return -1;
+    }
+    if (rc == -EINVAL) {
+        *ret = answer_now(st, c, 400, "{\"message\":\"gzip: invalid header\"}");
+        return -1;
+    }
+    if (rc != 0) {
+        *ret = MHD_NO;
+        return -1;
+    }
+    free(r->body);
+    r->body = plain;
+    r->body_len = plen;
+    return 0;
 }
 
 static enum MHD_Result
@@ -332,8 +442,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     }
     if (st->too_large)
         return answer_now(st, c, 413, "{\"message\":\"request body too large\"}");
+    enum MHD_Result early;
+    if (st->gzip && inflate_body(st, c, &early) != 0)
+        return early;
     struct lapi_response resp = { 0 };
+    pthread_rwlock_rdlock(&l->lock);
     st->route->handler(&st->req, &resp);
+    pthread_rwlock_unlock(&l->lock);
     if (resp.status == 0)
         lapi_reply_message(&resp, 500, "internal error");
     log_debug("lapi: %s %s %s -> %u", st->req.peer_ip, method, url, resp.status);
@@ -354,6 +469,20 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     store_bouncer_clear(&st->req.bouncer);
     free(st);
     *con_cls = NULL;
+}
+
+/* A new connection: over HTTPS, set client_verification on its TLS session before the handshake. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+    struct lapi *l = cls;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED || l->tls == NULL)
+        return;
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ti != NULL && ti->tls_session != NULL)
+        lapi_tls_session_setup(l->tls, (gnutls_session_t)ti->tls_session);
 }
 
 /* MHD's messages go through our log; MHD gives the format, so it is checked there. */
@@ -400,6 +529,10 @@ lapi_free(struct lapi *l)
         return;
     if (l->mhd != NULL)
         MHD_stop_daemon(l->mhd);
+    lapi_tls_free(l->tls);
+    lapi_netcfg_free(l->net);
+    lapi_ratelimit_free(l->login_rl);
+    pthread_rwlock_destroy(&l->lock);
     profiles_free(l->profiles);
     store_close(l->store);
     if (l->secret_env != NULL) {
@@ -421,8 +554,36 @@ lapi_start(const struct lapi_config *c, struct lapi **ret, struct lapi_error *er
         snprintf(err->msg, sizeof(err->msg), "out of memory");
         return -1;
     }
+    /* A reload must not wait behind an endless stream of readers. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int lrc = pthread_rwlock_init(&l->lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    if (lrc != 0) {
+        free(l);
+        snprintf(err->msg, sizeof(err->msg), "cannot create a lock");
+        return -1;
+    }
     if (lapi_secret_init(l, err) != 0)
         goto fail;
+    if ((l->net = lapi_netcfg_new(c, err)) == NULL)
+        goto fail;
+    if ((l->login_rl = lapi_ratelimit_new(c->login_rate_burst, c->login_rate_per_minute)) == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        goto fail;
+    }
+    if (c->tls.cert_file != NULL) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            snprintf(err->msg, sizeof(err->msg), "this libmicrohttpd has no TLS support");
+            goto fail;
+        }
+        struct lapi_error terr = { { 0 } };
+        if ((l->tls = lapi_tls_new(&c->tls, &terr)) == NULL) {
+            snprintf(err->msg, sizeof(err->msg), "while creating TLS config: %.480s", terr.msg);
+            goto fail;
+        }
+    }
     if (resolve_listen(c->listen_uri, &ss, err) != 0)
         goto fail;
     if (store_open(c->db_type, c->db_dsn, &l->store, &serr) != 0 ||
@@ -441,8 +602,24 @@ lapi_start(const struct lapi_config *c, struct lapi **ret, struct lapi_error *er
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /*
+     * Over HTTPS the certificate comes from our callback (so a reload can
+     * replace it) and TLS below 1.2 is refused, as Go's MinVersion. The TLS
+     * options go in an array that is empty without TLS, since MHD complains
+     * about HTTPS options on a plain daemon.
+     */
+    struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL } };
+    if (l->tls != NULL) {
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+                                               (void *)lapi_tls_cert_callback };
+        tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                               (void *)"NORMAL:-VERS-TLS1.0:-VERS-TLS1.1" };
+        tls_opts[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    }
     l->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, l,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)(c->threads > 0 ? c->threads : 4), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -472,4 +649,57 @@ void
 lapi_stop(struct lapi *l)
 {
     lapi_free(l);
+}
+
+int
+lapi_reload(struct lapi *l, const struct lapi_config *c, struct lapi_error *err)
+{
+    struct profiles *prof = NULL;
+    struct lapi_netcfg *net = NULL;
+    struct lapi_ratelimit *rl = NULL;
+
+    if ((c->tls.cert_file != NULL) != (l->tls != NULL)) {
+        snprintf(err->msg, sizeof(err->msg), "turning TLS %s needs a restart",
+                 l->tls != NULL ? "off" : "on");
+        return -1;
+    }
+    if (c->profiles_path != NULL) {
+        struct profiles_error perr = { { 0 }, 0, { 0 } };
+        if ((prof = profiles_load(c->profiles_path, &perr)) == NULL) {
+            snprintf(err->msg, sizeof(err->msg), "%.200s:%d: %.280s", perr.file, perr.line,
+                     perr.message);
+            return -1;
+        }
+    }
+    if ((net = lapi_netcfg_new(c, err)) == NULL)
+        goto fail;
+    if ((rl = lapi_ratelimit_new(c->login_rate_burst, c->login_rate_per_minute)) == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        goto fail;
+    }
+    /* Last, since it takes effect at once: everything else has loaded. */
+    if (l->tls != NULL) {
+        struct lapi_error terr = { { 0 } };
+        if (lapi_tls_reload(l->tls, &c->tls, &terr) != 0) {
+            snprintf(err->msg, sizeof(err->msg), "while creating TLS config: %.480s", terr.msg);
+            goto fail;
+        }
+    }
+    pthread_rwlock_wrlock(&l->lock);
+    struct profiles *old_prof = l->profiles;
+    struct lapi_netcfg *old_net = l->net;
+    struct lapi_ratelimit *old_rl = l->login_rl;
+    l->profiles = prof;
+    l->net = net;
+    l->login_rl = rl;
+    pthread_rwlock_unlock(&l->lock);
+    profiles_free(old_prof);
+    lapi_netcfg_free(old_net);
+    lapi_ratelimit_free(old_rl);
+    return 0;
+fail:
+    profiles_free(prof);
+    lapi_netcfg_free(net);
+    lapi_ratelimit_free(rl);
+    return -1;
 }
