@@ -79,12 +79,19 @@ struct apiclient_pusher_stats {
 struct apiclient_pusher *apiclient_pusher_new(struct apiclient *c, const char *spool_dir,
                                               struct apiclient_error *err);
 /*
- * Queues one alert (a models.Alert JSON object). It is on disk when this
- * returns 0; -1 with err when it could not be stored (disk full): the caller
- * keeps it and retries.
+ * Queues one alert (a models.Alert JSON object, stored re-encoded as compact
+ * JSON). It is on disk (fdatasync'd) when this returns 0; -1 with err when it
+ * is not a JSON object, or could not be stored (disk full, spool full): the
+ * caller keeps it and retries. Thread-safe; concurrent adds share one sync.
  */
 int apiclient_pusher_add(struct apiclient_pusher *p, const char *alert_json, size_t len,
                          struct apiclient_error *err);
+/*
+ * Bounds of the spool (pending alerts, bytes on disk); above them add fails.
+ * 0 keeps the default (100000 alerts, 256 MiB).
+ */
+void apiclient_pusher_set_limits(struct apiclient_pusher *p, uint64_t max_alerts,
+                                 uint64_t max_bytes);
 /* Starts the sender thread (batches every second, back-off on failure, heartbeat every 60 s). */
 int apiclient_pusher_start(struct apiclient_pusher *p, struct apiclient_error *err);
 /*

@@ -188,7 +188,7 @@ get_alert(struct lapi_request *r, struct lapi_response *out)
 static bool
 trusted(struct lapi_request *r, struct lapi_response *out)
 {
-    if (r->peer_loopback)
+    if (r->peer_trusted)
         return true;
     char msg[128];
     snprintf(msg, sizeof(msg), "access forbidden from this IP (%s)", r->peer_ip);
