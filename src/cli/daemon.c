@@ -374,8 +374,8 @@ cli_phalanxd_main(int argc, char **argv)
     }
     if (fl.dsn != NULL && !fl.no_cs)
         return run_replay(&fl);
-    if (fl.type != NULL || fl.dump_dir != NULL || fl.alerts_file != NULL || fl.nlabels > 0) {
-        fprintf(stderr, "phalanxd: -type, -label, -dump-data and -alerts-file need -dsn\n");
+    if (fl.type != NULL || fl.dump_dir != NULL || fl.nlabels > 0) {
+        fprintf(stderr, "phalanxd: -type, -label and -dump-data need -dsn\n");
         return 2;
     }
     return daemon_run_live(&fl);

@@ -29,12 +29,42 @@
 struct live_ctx {
     atomic_int stop;
     sigset_t signals;
+    const char *config;
+    pthread_mutex_t lapi_mu; /* a reload and the stop never overlap */
+    struct lapi *lapi;       /* set once the Local API runs: SIGHUP reloads it */
     /* where alerts go: one of these */
     struct apiclient_pusher *pusher;
     FILE *alerts_file;
     pthread_mutex_t file_mu;
     bool store_failing; /* the last pusher_add failed (logged once until it works again) */
 };
+
+/*
+ * SIGHUP: the Local API reloads its profiles, network settings and TLS files
+ * (lapi_reload keeps the old ones when the new ones are bad). The agent's items
+ * and sources are not reloaded: that needs a restart, and it says so.
+ */
+static void
+reload_lapi(struct live_ctx *lc)
+{
+    struct lapi_config c = { 0 };
+    struct lapi_error err = { { 0 } };
+
+    pthread_mutex_lock(&lc->lapi_mu);
+    if (lc->lapi == NULL) {
+        pthread_mutex_unlock(&lc->lapi_mu);
+        log_warn("SIGHUP received: the agent reloads only on restart");
+        return;
+    }
+    if (lapi_config_load(lc->config, &c, &err) != 0 || lapi_reload(lc->lapi, &c, &err) != 0)
+        log_error("SIGHUP: reload refused, the previous settings stay: %s", err.msg);
+    else
+        log_info("SIGHUP: Local API settings reloaded from %s (the agent reloads only on "
+                 "restart)",
+                 lc->config);
+    pthread_mutex_unlock(&lc->lapi_mu);
+    lapi_config_clear(&c);
+}
 
 static void *
 signal_main(void *arg)
@@ -44,8 +74,7 @@ signal_main(void *arg)
 
     while (sigwait(&lc->signals, &sig) != 0 || sig == SIGHUP) {
         if (sig == SIGHUP)
-            log_warn("SIGHUP received: reloading is not supported yet; restart phalanxd to "
-                     "apply a new configuration");
+            reload_lapi(lc);
     }
     log_info("signal %d received, stopping", sig);
     atomic_store(&lc->stop, 1);
@@ -236,7 +265,7 @@ out:
 int
 daemon_run_live(const struct daemon_flags *fl)
 {
-    struct live_ctx lc = { .alerts_file = NULL };
+    struct live_ctx lc = { .config = fl->config };
     struct lapi_config lc_api = { 0 };
     struct agent_config cfg = { 0 };
     struct lapi_error lerr = { { 0 } };
@@ -264,6 +293,7 @@ daemon_run_live(const struct daemon_flags *fl)
         goto out;
     }
     pthread_mutex_init(&lc.file_mu, NULL);
+    pthread_mutex_init(&lc.lapi_mu, NULL);
     sigemptyset(&lc.signals);
     sigaddset(&lc.signals, SIGINT);
     sigaddset(&lc.signals, SIGTERM);
@@ -282,6 +312,9 @@ daemon_run_live(const struct daemon_flags *fl)
         }
         log_info("Local API listening on %s (port %u, %s database)", lc_api.listen_uri,
                  (unsigned)lapi_port(l), lc_api.db_type);
+        pthread_mutex_lock(&lc.lapi_mu);
+        lc.lapi = l;
+        pthread_mutex_unlock(&lc.lapi_mu);
     }
     if (want_agent) {
         rc = run_agent(&lc, fl, &cfg);
@@ -297,6 +330,9 @@ daemon_run_live(const struct daemon_flags *fl)
         struct timespec ts = { 0, 100 * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
+    pthread_mutex_lock(&lc.lapi_mu);
+    lc.lapi = NULL;
+    pthread_mutex_unlock(&lc.lapi_mu);
     lapi_stop(l);
 out_mu:
     pthread_mutex_destroy(&lc.file_mu);

@@ -113,7 +113,7 @@ attack() {
     local ip=$1 n=$2 now
     now="$(LC_ALL=C date '+%b %e %H:%M:%S')"
     for i in $(seq "$n"); do
-        echo "$now host sshd[$((100 + i))]: Invalid user admin$i from $ip port $((4000 + i))"
+        echo "$now host sshd[$((100 + i))]: Invalid user admin from $ip port $((4000 + i))"
     done >> "$TMP/log/auth.log"
 }
 
@@ -197,6 +197,8 @@ wait_decision() {
     wait_decision 10.0.0.3 150
     stop_daemon agent
     for ip in 10.0.0.1 10.0.0.2 10.0.0.3; do
-        [ "$(decisions_for $ip)" = 1 ]
+        n="$(decisions_for $ip)"
+        echo "$ip: $n decisions"
+        [ "$n" = 1 ]
     done
 }
