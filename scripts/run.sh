@@ -14,13 +14,14 @@ listen=${PHALANX_LISTEN:-127.0.0.1:8080}
 top=$PWD
 
 mkdir -p "$state/data" "$state/acquis.d" "$state/log"
+state=$(cd "$state" && pwd)
 conf="$state/config.yaml"
 # Our shipped config.yaml with every path moved under the state directory, and the hub
 # being our own collection in config/hub.
 sed -e "s|/etc/phalanx/profiles.yaml|$top/config/profiles.yaml|" \
     -e "s|/etc/phalanx/hub/|$top/config/hub/|g" \
-    -e "s|/etc/phalanx/|$top/$state/|g" \
-    -e "s|/var/lib/phalanx/data/|$top/$state/data/|g" \
+    -e "s|/etc/phalanx/|$state/|g" \
+    -e "s|/var/lib/phalanx/data/|$state/data/|g" \
     -e "s|listen_uri: .*|listen_uri: $listen|" \
     config/config.yaml >"$conf"
 ln -sfn "$top/config/patterns/base" "$state/patterns"
@@ -57,7 +58,7 @@ if [ -S /run/systemd/journal/socket ] && command -v journalctl >/dev/null; then
     found="$found journald(ssh.service)"
 fi
 if [ -z "$found" ]; then
-    add_file syslog "$top/$state/log/demo.log"
+    add_file syslog "$state/log/demo.log"
     touch "$state/log/demo.log"
     echo "   none of /var/log/auth.log, /var/log/syslog, /var/log/nginx/*.log or a journal here:"
     echo "   tailing $state/log/demo.log instead; append sshd lines to it to see alerts"
