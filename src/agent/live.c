@@ -89,6 +89,24 @@ live_warn(void *ctx, const char *message)
         o->warn(o->warn_ctx, message);
 }
 
+/*
+ * Sources that read a whole file (mode: cat) or ask for use_time_machine give
+ * time-machine events, which CrowdSec pours on the log's time. When every
+ * source is of that kind the buckets run on event time, as in a replay; with
+ * any tailing source they run on the wall clock (and time-machine events of
+ * the others are poured on it too: one clock per agent).
+ */
+static bool
+event_time(const struct acquisition *acq)
+{
+    for (size_t i = 0; i < acq_count(acq); i++) {
+        const struct acq_common *c = acq_common_at(acq, i);
+        if (!c->use_time_machine && (c->mode == NULL || strcmp(c->mode, "cat") != 0))
+            return false;
+    }
+    return acq_count(acq) > 0;
+}
+
 int
 agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent_stats *ret,
                struct agent_error *err)
@@ -110,7 +128,7 @@ agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent
     pthread_mutex_init(&in.mu, NULL);
     pthread_cond_init(&in.has_lines, NULL);
     pthread_cond_init(&in.has_room, NULL);
-    if (pipeline_begin(r, a, &ro, o, err) < 0) {
+    if (pipeline_begin(r, a, &ro, o, !event_time(o->acq), err) < 0) {
         pipeline_free(r);
         goto out_intake;
     }

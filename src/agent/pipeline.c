@@ -109,6 +109,7 @@ struct run {
     struct agent *a;
     const struct agent_replay_options *o;
     const struct agent_live_options *live; /* NULL in a replay */
+    bool wall_clock; /* buckets on the wall clock (live sources); else on event time */
     unsigned np, nb, no;
     bool dump;
     size_t nscen;
@@ -194,8 +195,8 @@ static struct event *
 make_live_event(const struct batch *b, const struct line_slot *s)
 {
     const struct acq_common *c = s->common;
-    struct event *e =
-        event_new(EVENT_LOG, c->use_time_machine ? EVENT_TIMEMACHINE : EVENT_LIVE, true);
+    bool tm = c->use_time_machine || (c->mode != NULL && strcmp(c->mode, "cat") == 0);
+    struct event *e = event_new(EVENT_LOG, tm ? EVENT_TIMEMACHINE : EVENT_LIVE, true);
     if (e == NULL)
         return NULL;
     const char *src = b->text + s->src_off;
@@ -506,7 +507,7 @@ static void
 update_clock(struct run *r, const struct event *evt)
 {
     struct gotime t;
-    if (r->live != NULL) {
+    if (r->wall_clock) {
         /* Live buckets run on the wall clock (BUCKET_LIVE), whatever the log says. */
         r->clock = gotime_now();
         r->clock_set = true;
@@ -717,7 +718,7 @@ dispatcher_main(void *arg)
                 run_fail(r, "out of memory while dispatching");
         }
         batch_free(b);
-        if (r->live != NULL) {
+        if (r->wall_clock) {
             /* Live batches come at least every tick, empty or not: fire the timers due by now. */
             r->clock = gotime_now();
             r->clock_set = true;
@@ -880,7 +881,7 @@ run_setup(struct run *r)
         struct shard_ctx *sc = &r->shards[i];
         sc->r = r;
         struct bucket_shard_options so = {
-            .clock = r->live != NULL ? BUCKET_LIVE : BUCKET_REPLAY,
+            .clock = r->wall_clock ? BUCKET_LIVE : BUCKET_REPLAY,
             .emit = shard_emit,
             .ctx = sc,
             .max_buckets = per_shard,
@@ -957,11 +958,12 @@ write_alerts(struct run *r, FILE *out, uint64_t *ret_n)
 /* Sizes the run from the options, builds its stages and starts their threads. 0 or -1 with err. */
 int
 pipeline_begin(struct run *r, struct agent *a, const struct agent_replay_options *o,
-               const struct agent_live_options *live, struct agent_error *err)
+               const struct agent_live_options *live, bool wall_clock, struct agent_error *err)
 {
     r->a = a;
     r->o = o;
     r->live = live;
+    r->wall_clock = wall_clock;
     r->np = o->parser_routines ? o->parser_routines : a->cfg.parser_routines;
     r->nb = o->buckets_routines ? o->buckets_routines : a->cfg.buckets_routines;
     r->no = o->output_routines ? o->output_routines : a->cfg.output_routines;
@@ -1169,7 +1171,7 @@ agent_replay(struct agent *a, const struct agent_replay_options *o, struct agent
         free(r);
         return -1;
     }
-    if (pipeline_begin(r, a, o, NULL, err) < 0)
+    if (pipeline_begin(r, a, o, NULL, false, err) < 0)
         goto out;
     /* The source: this thread. */
     while (!run_failed(r)) {

@@ -65,9 +65,13 @@ struct acq_line;
 /* A zeroed run; NULL on OOM. pipeline_free() after pipeline_end() (or a failed begin). */
 struct run *pipeline_new(void);
 void pipeline_free(struct run *r);
-/* Builds the stages and starts their threads; live NULL for a replay. 0 or -1 with err. */
+/*
+ * Builds the stages and starts their threads; live NULL for a replay. wall_clock: the buckets
+ * run on the wall clock (live sources) instead of event time. 0 or -1 with err.
+ */
 int pipeline_begin(struct run *r, struct agent *a, const struct agent_replay_options *o,
-                   const struct agent_live_options *live, struct agent_error *err);
+                   const struct agent_live_options *live, bool wall_clock,
+                   struct agent_error *err);
 /* Hands a batch (owned, even on failure) to the workers, waiting for room. 0 or -1 (run failed). */
 int pipeline_feed(struct run *r, struct batch *b);
 /* No more input: drains and joins every stage. */

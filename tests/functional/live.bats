@@ -202,3 +202,27 @@ wait_decision() {
         [ "$n" = 1 ]
     done
 }
+
+@test "live: a file read whole (mode: cat) is poured on the log's time, as CrowdSec does" {
+    # Eight failures a minute apart: a brute force on the wall clock, not on the log's clock.
+    for i in $(seq 8); do
+        printf 'Nov 27 10:%02d:00 host sshd[%d]: Invalid user admin from 4.4.4.4 port %d\n' "$i" "$i" "$((4000 + i))"
+    done > "$TMP/log/old.log"
+    cat > "$TMP/etc/acquis.yaml" <<EOT
+filenames:
+  - $TMP/log/old.log
+mode: cat
+labels:
+  type: syslog
+EOT
+    run -0 "$PHALANXD" -c "$CONFIG" -no-api -alerts-file "$TMP/alerts.json"
+    [[ "$output" == *"agent stopped: 8 lines (8 parsed"* ]]
+    [ ! -s "$TMP/alerts.json" ]
+    # The same eight within one minute do alert.
+    for i in $(seq 8); do
+        printf 'Nov 27 11:00:%02d host sshd[%d]: Invalid user admin from 4.4.4.5 port %d\n' "$i" "$i" "$((4000 + i))"
+    done > "$TMP/log/old.log"
+    run -0 "$PHALANXD" -c "$CONFIG" -no-api -alerts-file "$TMP/alerts.json"
+    run -0 jq -r '.source.value + " " + .start_at' "$TMP/alerts.json"
+    [[ "$output" == "4.4.4.5 "*"-11-27T11:00:01Z" ]]
+}
