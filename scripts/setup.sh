@@ -10,7 +10,8 @@ build_pkgs="build-essential pkg-config meson ninja-build python3
 libpcre2-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libxml2-dev
 libmaxminddb-dev libssl-dev zlib1g-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjwt-dev libgnutls28-dev
 libcrypt-dev libsystemd-dev"
-test_pkgs="clang libclang-rt-14-dev libcmocka-dev bats jq curl python3-yaml libmaxmind-db-writer-perl postgresql"
+test_pkgs="clang libclang-rt-14-dev libcmocka-dev bats jq curl python3-yaml libmaxmind-db-writer-perl postgresql
+crowdsec crowdsec-firewall-bouncer nftables iproute2"
 lint_pkgs="clang-format clang-tidy cppcheck"
 bench_pkgs="golang-go golang-github-antonmedv-expr-dev time crowdsec wrk bc"
 

@@ -7,7 +7,8 @@
  * through "BEGIN IMMEDIATE" so a transaction takes the write lock up front
  * instead of failing half-way on a lock upgrade. Statements are prepared
  * once and kept in a small cache keyed by their text; values are bound by
- * placeholder name ($1..$N), never formatted into SQL.
+ * placeholder name ($1..$N, resolved to bind indexes once per statement),
+ * never formatted into SQL.
  */
 #include "store/internal.h"
 
@@ -18,7 +19,10 @@
 
 struct stmt_slot {
     char *sql;
+    uint64_t hash; /* of sql, checked before the full comparison */
     sqlite3_stmt *st;
+    /* pidx[n] is the bind index of placeholder $n+1, 0 when the text does not use it. */
+    int pidx[SQLB_MAX_PARAMS];
 };
 
 struct sqlite_conn {
@@ -90,17 +94,30 @@ sqlite_close(void *conn)
     free(c);
 }
 
-static int
-sqlite_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **ret, struct store_error *err)
+/* FNV-1a: many statements share a long prefix, so compare hashes first. */
+static uint64_t
+sql_hash(const char *sql)
 {
+    uint64_t h = UINT64_C(14695981039346656037);
+
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * UINT64_C(1099511628211);
+    return h;
+}
+
+static int
+sqlite_prepare(struct sqlite_conn *c, const char *sql, struct stmt_slot **ret,
+               struct store_error *err)
+{
+    uint64_t h = sql_hash(sql);
     struct stmt_slot *slot;
     sqlite3_stmt *st = NULL;
     char *copy;
-    int rc;
+    int rc, count;
 
     for (size_t i = 0; i < STMT_CACHE; i++) {
-        if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
-            *ret = c->cache[i].st;
+        if (c->cache[i].sql && c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) {
+            *ret = &c->cache[i];
             return 0;
         }
     }
@@ -117,20 +134,33 @@ sqlite_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **ret, struc
     sqlite3_finalize(slot->st);
     free(slot->sql);
     slot->sql = copy;
+    slot->hash = h;
     slot->st = st;
-    *ret = st;
+    memset(slot->pidx, 0, sizeof(slot->pidx));
+    count = sqlite3_bind_parameter_count(st);
+    for (int idx = 1; idx <= count; idx++) {
+        const char *name = sqlite3_bind_parameter_name(st, idx);
+        char *end;
+        long n;
+
+        if (!name || name[0] != '$')
+            continue;
+        n = strtol(name + 1, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= SQLB_MAX_PARAMS)
+            slot->pidx[n - 1] = idx;
+    }
+    *ret = slot;
     return 0;
 }
 
 static int
-sqlite_bind(sqlite3_stmt *st, const struct sql_val *params, size_t nparams)
+sqlite_bind(const struct stmt_slot *slot, const struct sql_val *params, size_t nparams)
 {
-    for (size_t i = 0; i < nparams; i++) {
-        char name[24];
-        int idx, rc = SQLITE_OK;
+    sqlite3_stmt *st = slot->st;
 
-        snprintf(name, sizeof(name), "$%zu", i + 1);
-        idx = sqlite3_bind_parameter_index(st, name);
+    for (size_t i = 0; i < nparams && i < SQLB_MAX_PARAMS; i++) {
+        int idx = slot->pidx[i], rc = SQLITE_OK;
+
         if (idx == 0)
             continue;
         switch (params[i].type) {
@@ -151,13 +181,17 @@ sqlite_exec(void *conn, const char *sql, const struct sql_val *params, size_t np
 {
     struct sqlite_conn *c = conn;
     struct sql_row row = { .be = &store_sqlite_backend };
-    sqlite3_stmt *st = NULL;
+    struct stmt_slot *slot = NULL;
+    sqlite3_stmt *st;
     int rc;
 
-    rc = sqlite_prepare(c, sql, &st, err);
+    if (nparams > SQLB_MAX_PARAMS)
+        return store_seterr(err, -E2BIG, "too many parameters");
+    rc = sqlite_prepare(c, sql, &slot, err);
     if (rc < 0)
         return rc;
-    rc = sqlite_bind(st, params, nparams);
+    st = slot->st;
+    rc = sqlite_bind(slot, params, nparams);
     if (rc != SQLITE_OK) {
         rc = sqlite_fail(c, rc, err);
         goto out;

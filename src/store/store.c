@@ -326,7 +326,18 @@ static const char *const migration_v1[] = {
     NULL,
 };
 
-static const char *const *const migrations[STORE_SCHEMA_VERSION] = { migration_v1 };
+/*
+ * 2: the decisions that are real ranges (start <> end), indexed apart, so a
+ * bouncer's "which decisions contain this address" walks the few ranges
+ * instead of every decision below the address (see where_ip in decisions.c).
+ */
+static const char *const migration_v2[] = {
+    "CREATE INDEX decisions_ranges ON decisions (ip_size, start_ip, end_ip, start_suffix,"
+    " end_suffix) WHERE start_ip <> end_ip OR start_suffix <> end_suffix",
+    NULL,
+};
+
+static const char *const *const migrations[STORE_SCHEMA_VERSION] = { migration_v1, migration_v2 };
 
 static int
 expand_ddl(const struct store *s, const char *ddl, struct str *out)

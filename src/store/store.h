@@ -42,7 +42,7 @@ struct store_params {
 };
 
 /* Latest schema version store_migrate() brings a database to. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * Opens a database: type "sqlite" (dsn: path, created if missing) or
@@ -100,6 +100,19 @@ int store_decisions_new_since(struct store *s, const struct store_params *p, int
 int store_decisions_expired_since(struct store *s, const struct store_params *p, int64_t now,
                                   int64_t since, struct store_decision_list *ret,
                                   struct store_error *err);
+
+/*
+ * The three queries above without the list: fn sees each decision in turn,
+ * borrowed (it and its strings are valid during the call only), so a large
+ * answer is never held twice. fn returns 0 to go on; any other value stops
+ * the scan and is returned. The store is locked meanwhile: fn must not call
+ * it. Same rows, order, filters and errors as the list functions.
+ */
+enum store_dquery { STORE_DQ_LIST, STORE_DQ_NEW, STORE_DQ_EXPIRED };
+typedef int (*store_decision_fn)(const struct store_decision *d, void *ctx);
+int store_decisions_each(struct store *s, enum store_dquery kind, const struct store_params *p,
+                         int64_t now, int64_t since, store_decision_fn fn, void *ctx,
+                         struct store_error *err);
 
 /*
  * DELETE /v1/decisions (ExpireDecisionsWithFilter): active decisions matching

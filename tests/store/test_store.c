@@ -192,6 +192,48 @@ test_migrate(void **state)
     assert_int_equal(v, STORE_SCHEMA_VERSION);
 }
 
+static int
+count_row(const struct sql_row *r, void *ctx)
+{
+    *(int64_t *)ctx = r->be->col_int(r, 0);
+    return 0;
+}
+
+/* A database left at version 1 (as phalanx 0.x wrote it) gets migration 2's index. */
+static void
+test_migrate_v1(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store_error err = { { 0 } };
+    bool sqlite = strcmp(store_backend_name(f->s), "sqlite") == 0;
+    const char *has_index = sqlite ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                                     " AND name = 'decisions_ranges'"
+                                   : "SELECT COUNT(*) FROM pg_indexes WHERE"
+                                     " indexname = 'decisions_ranges'";
+    int64_t n = -1;
+    int v = -1;
+    char got[256];
+
+    assert_int_equal(
+        store_exec(f->s, "DROP INDEX decisions_ranges", NULL, 0, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(store_exec(f->s, "DELETE FROM schema_version WHERE version > 1", NULL, 0, NULL,
+                                NULL, NULL, &err),
+                     0);
+    assert_int_equal(store_schema_version(f->s, &v, &err), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_exec(f->s, has_index, NULL, 0, count_row, &n, NULL, &err), 0);
+    assert_int_equal(n, 0);
+    add_ip(f->s, "1.2.3.0/24");
+    assert_int_equal(store_migrate(f->s, &err), 0);
+    assert_int_equal(store_schema_version(f->s, &v, &err), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_exec(f->s, has_index, NULL, 0, count_row, &n, NULL, &err), 0);
+    assert_int_equal(n, 1);
+    /* Rows written before the migration are in the new index. */
+    list_values(f->s, "ip=1.2.3.9", NOW, got, sizeof(got));
+    assert_string_equal(got, "1.2.3.0/24");
+}
+
 /* CrowdSec test/bats/97_ipv4_single.bats and 97_ipv6_single.bats. */
 static void
 test_ip_single(void **state)
@@ -278,6 +320,165 @@ test_expire_contained(void **state)
     assert_int_equal(n, 2); /* the /81 itself and the 6fff address */
     list_values(f->s, "", NOW + 1, got, sizeof(got));
     assert_string_equal(got, "bbbb:db8:0000:0000:0000:8fff:ffff:ffff");
+}
+
+/*
+ * Containment against an oracle: decisionIPFilter evaluated here, row by row,
+ * on the encoded ranges, for single addresses and ranges of both families
+ * (IPv6 /64s have start_ip = end_ip and only their suffixes differ), whole
+ * address spaces, and range bounds; contains true and false, on
+ * GET /v1/decisions and on DELETE /v1/decisions.
+ */
+static const char *const oracle_stored[] = {
+    "1.2.3.4",
+    "1.2.3.5",
+    "1.2.3.0/24",
+    "1.2.0.0/16",
+    "1.2.3.4/32",
+    "10.0.0.0/8",
+    "9.255.255.255",
+    "10.0.0.0",
+    "10.255.255.255",
+    "11.0.0.0",
+    "0.0.0.0/0",
+    "aaaa:2222:3333:4444::/64",
+    "aaaa:2222:3333:4444:5555:6666:7777:8888",
+    "aaaa:2222:3333::/48",
+    "aaaa:2222:3333:4444:5555::/80",
+    "aaaa:2222:3333:4444::1/128",
+    "bbbb:db8::/81",
+    "bbbb:db8::6fff:ffff:ffff",
+    "::1",
+    "::/0",
+};
+
+static const char *const oracle_probes[] = {
+    "1.2.3.7",
+    "1.2.4.1",
+    "1.2.3.0/25",
+    "1.2.3.4/31",
+    "10.128.0.0/9",
+    "0.0.0.0",
+    "255.255.255.255",
+    "aaaa:2222:3333:4444:ffff::1",
+    "aaaa:2222:3333:4445::1",
+    "aaaa:2222:3333:4444::/96",
+    "bbbb:db8::8fff:0:0",
+    "::",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+};
+
+static bool
+oracle_match(const struct store_range *d, const struct store_range *q, bool contains)
+{
+    if (d->size != q->size)
+        return false;
+    if (q->size == 4)
+        return contains ? d->start_ip <= q->start_ip && d->end_ip >= q->end_ip
+                        : d->start_ip >= q->start_ip && d->end_ip <= q->end_ip;
+    if (contains)
+        return (d->start_ip < q->start_ip ||
+                (d->start_ip == q->start_ip && d->start_sfx <= q->start_sfx)) &&
+               (d->end_ip > q->end_ip || (d->end_ip == q->end_ip && d->end_sfx >= q->end_sfx));
+    return (d->start_ip > q->start_ip ||
+            (d->start_ip == q->start_ip && d->start_sfx >= q->start_sfx)) &&
+           (d->end_ip < q->end_ip || (d->end_ip == q->end_ip && d->end_sfx <= q->end_sfx));
+}
+
+/* The stored values matching probe, in insertion (id) order, comma-joined, or "null". */
+static void
+oracle_expect(const char *probe, bool contains, char *out, size_t len)
+{
+    struct store_range q, d;
+    size_t off = 0;
+
+    assert_int_equal(store_range_parse(probe, &q), 0);
+    snprintf(out, len, "null");
+    for (size_t i = 0; i < ARRAY_SIZE(oracle_stored); i++) {
+        assert_int_equal(store_range_parse(oracle_stored[i], &d), 0);
+        if (oracle_match(&d, &q, contains))
+            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? "," : "", oracle_stored[i]);
+    }
+}
+
+static void
+oracle_fill(struct store *s)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(oracle_stored); i++)
+        add_ip(s, oracle_stored[i]);
+}
+
+static const char *
+oracle_probe(size_t i)
+{
+    return i < ARRAY_SIZE(oracle_stored) ? oracle_stored[i]
+                                         : oracle_probes[i - ARRAY_SIZE(oracle_stored)];
+}
+
+static void
+test_ip_oracle(void **state)
+{
+    struct fixture *f = fixture(state);
+    size_t nprobes = ARRAY_SIZE(oracle_stored) + ARRAY_SIZE(oracle_probes);
+    char q[128], got[2048], want[2048];
+    int bad = 0, checked = 0;
+
+    oracle_fill(f->s);
+    for (size_t i = 0; i < nprobes; i++) {
+        const char *probe = oracle_probe(i);
+        for (int c = 0; c < 2; c++) {
+            snprintf(q, sizeof(q), "%s=%s%s", strchr(probe, '/') ? "range" : "ip", probe,
+                     c ? "" : "&contains=false");
+            oracle_expect(probe, c, want, sizeof(want));
+            list_values(f->s, q, NOW, got, sizeof(got));
+            checked++;
+            if (strcmp(got, want) != 0) {
+                print_error("'%s': got '%s', want '%s'\n", q, got, want);
+                bad++;
+            }
+        }
+    }
+    assert_int_equal(checked, 2 * (int)nprobes);
+    assert_int_equal(bad, 0);
+}
+
+static void
+test_ip_oracle_expire(void **state)
+{
+    struct fixture *f = fixture(state);
+    size_t nprobes = ARRAY_SIZE(oracle_stored) + ARRAY_SIZE(oracle_probes);
+    char got[2048], want[2048];
+    int bad = 0;
+
+    /* Every third probe, alternating contains, keeps the suite fast. */
+    for (size_t i = 0; i < nprobes; i += 3) {
+        const char *probe = oracle_probe(i);
+        bool contains = (i / 3) % 2 == 0;
+        struct store_param pv[] = { { strchr(probe, '/') ? "range" : "ip", probe },
+                                    { "contains", contains ? "true" : "false" } };
+        struct store_params p = { pv, 2 };
+        struct store_decision_list l = { 0 };
+        struct store_error err = { { 0 } };
+        int64_t n = -1;
+        size_t off = 0;
+
+        wipe(f->s);
+        oracle_fill(f->s);
+        if (store_decisions_expire(f->s, &p, NOW, &n, &l, &err) < 0)
+            fail_msg("expire %s: %s", probe, err.msg);
+        snprintf(got, sizeof(got), "null");
+        for (size_t k = 0; k < l.n; k++)
+            off +=
+                (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", k ? "," : "", l.v[k].value);
+        oracle_expect(probe, contains, want, sizeof(want));
+        if (strcmp(got, want) != 0 || n != (int64_t)l.n) {
+            print_error("expire %s contains=%d: got '%s' (%lld), want '%s'\n", probe, contains, got,
+                        (long long)n, want);
+            bad++;
+        }
+        store_decision_list_clear(&l);
+    }
+    assert_int_equal(bad, 0);
 }
 
 static void
@@ -382,11 +583,34 @@ test_expire(void **state)
     assert_string_equal(got, "10.0.0.2");
 }
 
+struct each_out {
+    char *buf;
+    size_t len, off;
+    int64_t last_id;
+    int stop_after; /* > 0: stop the scan with 7 after that many rows */
+};
+
+static int
+each_row(const struct store_decision *d, void *ctx)
+{
+    struct each_out *o = ctx;
+
+    if (d->id <= o->last_id)
+        return -100; /* not in id order */
+    o->last_id = d->id;
+    o->off += (size_t)snprintf(o->buf + o->off, o->len - o->off, "%s%s/%s", o->off ? "," : "",
+                               d->value, d->type);
+    return o->stop_after > 0 && --o->stop_after == 0 ? 7 : 0;
+}
+
+/* The stream through both interfaces, which must agree; the list's answer goes to out. */
 static void
 stream_values(struct store *s, bool expired, int64_t now, int64_t since, char *out, size_t len)
 {
     struct store_decision_list l = { 0 };
     struct store_error err = { { 0 } };
+    char each[1024] = "";
+    struct each_out o = { each, sizeof(each), 0, 0, 0 };
     size_t off = 0;
     int rc = expired ? store_decisions_expired_since(s, NULL, now, since, &l, &err)
                      : store_decisions_new_since(s, NULL, now, since, &l, &err);
@@ -398,6 +622,37 @@ stream_values(struct store *s, bool expired, int64_t now, int64_t since, char *o
         off += (size_t)snprintf(out + off, len - off, "%s%s/%s", i ? "," : "", l.v[i].value,
                                 l.v[i].type);
     store_decision_list_clear(&l);
+    rc = store_decisions_each(s, expired ? STORE_DQ_EXPIRED : STORE_DQ_NEW, NULL, now, since,
+                              each_row, &o, &err);
+    if (rc != 0)
+        fail_msg("stream each: %d %s", rc, err.msg);
+    assert_string_equal(each, out);
+}
+
+/* store_decisions_each: filters, early stop, and errors as the list functions. */
+static void
+test_decisions_each(void **state)
+{
+    struct fixture *f = fixture(state);
+    struct store_param pv[] = { { "ip", "1.2.3.4" } }, bad[] = { { "limit", "x" } };
+    struct store_params p = { pv, 1 }, pb = { bad, 1 };
+    struct store_error err = { { 0 } };
+    char each[256] = "";
+    struct each_out o = { each, sizeof(each), 0, 0, 0 };
+
+    add_ip(f->s, "1.2.3.0/24");
+    add_ip(f->s, "5.6.7.8");
+    add_ip(f->s, "1.2.3.4");
+    assert_int_equal(store_decisions_each(f->s, STORE_DQ_LIST, &p, NOW, -1, each_row, &o, &err), 0);
+    assert_string_equal(each, "1.2.3.0/24/ban,1.2.3.4/ban");
+    o = (struct each_out){ each, sizeof(each), 0, 0, 1 };
+    each[0] = '\0';
+    assert_int_equal(store_decisions_each(f->s, STORE_DQ_LIST, NULL, NOW, -1, each_row, &o, &err),
+                     7);
+    assert_string_equal(each, "1.2.3.0/24/ban");
+    assert_int_equal(store_decisions_each(f->s, STORE_DQ_LIST, &pb, NOW, -1, each_row, &o, &err),
+                     -EINVAL);
+    assert_non_null(strstr(err.msg, "invalid limit value"));
 }
 
 static void
@@ -788,7 +1043,11 @@ static const struct {
     CMUnitTestFunction fn;
 } suite[] = {
     { "migrate", test_migrate },
+    { "migrate_v1", test_migrate_v1 },
     { "ip_single", test_ip_single },
+    { "ip_oracle", test_ip_oracle },
+    { "ip_oracle_expire", test_ip_oracle_expire },
+    { "decisions_each", test_decisions_each },
     { "ip_range", test_ip_range },
     { "expire_contained", test_expire_contained },
     { "filters", test_filters },
