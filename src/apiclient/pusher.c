@@ -497,6 +497,8 @@ apiclient_pusher_add(struct apiclient_pusher *p, const char *alert_json, size_t 
     p->pending_bytes += rec.len;
     p->st.queued++;
     w.next = p->pending;
+    /* Group commit: w stays on the list only until commit_locked marks it done, below. */
+    /* cppcheck-suppress autoVariables */
     p->pending = &w;
     while (!w.done) {
         if (!p->syncing)

@@ -33,34 +33,63 @@ round_second(int64_t d)
     return d + (SEC_NS - r);
 }
 
-static json_t *
-format_decisions(const struct store_decision_list *l, int64_t now)
+/* One JSON array being written by a store_decisions_each scan. */
+struct decision_writer {
+    struct str *out;
+    int64_t now;
+    size_t n;
+    struct store_error *serr;
+};
+
+/* Appends one decision, in decision_to_json's shape, to the array being written. */
+static int
+write_decision(const struct store_decision *sd, void *ctx)
 {
-    if (l->n == 0)
-        return json_null();
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return NULL;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct store_decision *sd = &l->v[i];
-        char dur[64];
-        gotime_format_duration(round_second(sd->until - now), dur, sizeof(dur));
-        struct decision d = {
-            .id = sd->id,
-            .uuid = sd->uuid,
-            .duration = dur,
-            .origin = sd->origin,
-            .scenario = sd->scenario,
-            .scope = sd->scope,
-            .type = sd->type,
-            .value = sd->value,
-        };
-        if (json_array_append_new(arr, decision_to_json(&d)) != 0) {
-            json_decref(arr);
-            return NULL;
-        }
+    struct decision_writer *w = ctx;
+    char dur[64];
+    gotime_format_duration(round_second(sd->until - w->now), dur, sizeof(dur));
+    struct decision d = {
+        .id = sd->id,
+        .uuid = sd->uuid,
+        .duration = dur,
+        .origin = sd->origin,
+        .scenario = sd->scenario,
+        .scope = sd->scope,
+        .type = sd->type,
+        .value = sd->value,
+    };
+    json_t *j = decision_to_json(&d);
+    char *text = j != NULL ? model_json_dumps(j) : NULL;
+    int rc = 0;
+
+    json_decref(j);
+    if (text == NULL || str_append_char(w->out, w->n == 0 ? '[' : ',') < 0 ||
+        str_append_cstr(w->out, text) < 0) {
+        snprintf(w->serr->msg, sizeof(w->serr->msg), "out of memory");
+        rc = -ENOMEM;
     }
-    return arr;
+    free(text);
+    w->n++;
+    return rc;
+}
+
+/*
+ * Appends the decisions of one query as a JSON array, "null" when there is
+ * none (Go's nil slice), one row at a time: the answer is never held as a
+ * list and a JSON tree besides the text.
+ */
+static int
+write_decisions(struct lapi_request *r, enum store_dquery kind, const struct store_params *p,
+                int64_t now, int64_t since, struct str *out, struct store_error *serr)
+{
+    struct decision_writer w = { out, now, 0, serr };
+    int rc = store_decisions_each(r->lapi->store, kind, p, now, since, write_decision, &w, serr);
+
+    if (rc == 0 && str_append_cstr(out, w.n == 0 ? "null" : "]") < 0) {
+        snprintf(serr->msg, sizeof(serr->msg), "out of memory");
+        rc = -ENOMEM;
+    }
+    return rc;
 }
 
 /* Records the bouncer's User-Agent "type/version" and address when they change. */
@@ -91,18 +120,18 @@ static void
 get_decisions(struct lapi_request *r, struct lapi_response *out)
 {
     struct store_params p = { r->params, r->nparams };
-    struct store_decision_list l = { 0 };
     struct store_error serr = { { 0 } };
+    struct str body = STR_INIT;
     int64_t now = lapi_now_ns();
     int rc;
 
     note_bouncer(r);
-    if ((rc = store_decisions_list(r->lapi->store, &p, now, &l, &serr)) != 0) {
+    if ((rc = write_decisions(r, STORE_DQ_LIST, &p, now, -1, &body, &serr)) != 0) {
+        str_free(&body);
         lapi_reply_store_error(out, rc, &serr);
         return;
     }
-    lapi_reply_json(out, 200, format_decisions(&l, now));
-    store_decision_list_clear(&l);
+    lapi_reply_text(out, 200, str_steal(&body));
     if (strcmp(r->method, "HEAD") == 0)
         return;
     /* CrowdSec writes last_pull at most once a minute on this endpoint. */
@@ -117,12 +146,11 @@ get_stream(struct lapi_request *r, struct lapi_response *out)
 {
     struct store_param pv[LAPI_MAX_QUERY_PARAMS + 1];
     struct store_params p = { pv, 0 };
-    struct store_decision_list n = { 0 }, d = { 0 };
     struct store_error serr = { { 0 } };
-    int64_t now = r->start_ns;
+    struct str body = STR_INIT;
+    int64_t now = r->start_ns, since_new = -1, since_deleted = -1;
     const char *startup = lapi_param(r, "startup");
     bool has_scopes = false;
-    json_t *body = NULL;
     int rc;
 
     note_bouncer(r);
@@ -138,35 +166,28 @@ get_stream(struct lapi_request *r, struct lapi_response *out)
         pv[p.n++] = (struct store_param){ "scopes", "ip,range" };
 
     int64_t last = r->bouncer.last_pull;
-    if (startup != NULL && strcmp(startup, "true") == 0) {
-        rc = store_decisions_new_since(r->lapi->store, &p, now, -1, &n, &serr);
-        if (rc == 0)
-            rc = store_decisions_expired_since(r->lapi->store, &p, now, -1, &d, &serr);
-    } else {
-        rc = store_decisions_new_since(r->lapi->store, &p, now, last, &n, &serr);
+    if (startup == NULL || strcmp(startup, "true") != 0) {
+        since_new = last;
         /* CrowdSec looks 2 s before the cursor for expirations, to cover clock steps. */
-        if (rc == 0)
-            rc = store_decisions_expired_since(r->lapi->store, &p, now,
-                                               last < 0 ? -1 : last - 2 * SEC_NS, &d, &serr);
+        since_deleted = last < 0 ? -1 : last - 2 * SEC_NS;
     }
+    rc = str_append_cstr(&body, "{\"deleted\":") < 0 ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = write_decisions(r, STORE_DQ_EXPIRED, &p, now, since_deleted, &body, &serr);
+    if (rc == 0)
+        rc = str_append_cstr(&body, ",\"new\":") < 0 ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = write_decisions(r, STORE_DQ_NEW, &p, now, since_new, &body, &serr);
+    if (rc == 0)
+        rc = str_append_char(&body, '}') < 0 ? -ENOMEM : 0;
     if (rc != 0) {
-        lapi_reply_message(out, 500, serr.msg);
-        goto out;
+        str_free(&body);
+        lapi_reply_message(out, 500, rc == -ENOMEM ? "out of memory" : serr.msg);
+        return;
     }
-    if ((body = json_object()) == NULL ||
-        json_object_set_new(body, "new", format_decisions(&n, now)) != 0 ||
-        json_object_set_new(body, "deleted", format_decisions(&d, now)) != 0) {
-        json_decref(body);
-        lapi_reply_message(out, 500, "out of memory");
-        goto out;
-    }
-    lapi_reply_json(out, 200, body);
-    if (out->status == 200 &&
-        store_bouncer_set_last_pull(r->lapi->store, r->bouncer.name, r->start_ns, &serr) != 0)
+    lapi_reply_text(out, 200, str_steal(&body));
+    if (store_bouncer_set_last_pull(r->lapi->store, r->bouncer.name, r->start_ns, &serr) != 0)
         log_warn("lapi: cannot update last pull of '%s': %s", r->bouncer.name, serr.msg);
-out:
-    store_decision_list_clear(&n);
-    store_decision_list_clear(&d);
 }
 
 static void

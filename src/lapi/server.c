@@ -309,7 +309,12 @@ on_headers_locked(struct lapi *l, struct conn_state *st, struct MHD_Connection *
         r->tls_session = ti != NULL ? (gnutls_session_t)ti->tls_session : NULL;
     }
     peer_address(c, r);
-    if (rate_limited_route(method, url) && r->peer_addr.family != 0 &&
+    /*
+     * Password guessing comes from outside: loopback and trusted_ips are not limited, since
+     * every cscli-style command logs in first and scripts run many of them (CrowdSec has no
+     * limit at all).
+     */
+    if (rate_limited_route(method, url) && r->peer_addr.family != 0 && !r->peer_trusted &&
         !lapi_ratelimit_allow(l->login_rl, &r->peer_addr, r->start_ns)) {
         log_warn("lapi: %s: too many requests on %s", r->peer_ip, url);
         return answer_now(st, c, 429, "{\"message\":\"too many requests\"}");

@@ -261,6 +261,5 @@ JSON
     rm -f "$LTMP/pid"
     # under ASan a leak or a memory error at shutdown lands in the log
     [ "$(grep -c 'Sanitizer' "$LTMP/phalanxd.log")" = 0 ]
-    grep -q 'stopping the Local API' "$LTMP/phalanxd.log"
-    grep -q "live mode (acquisition) does not exist yet" "$LTMP/phalanxd.log"
+    grep -q 'signal 15 received, stopping' "$LTMP/phalanxd.log"
 }
