@@ -122,7 +122,6 @@ login: csagent
 password: $MPW
 YAML
     export CSCFG="$LTMP/cs/config.yaml"
-    echo "$((LOGIN_BURST * 1000)) $(date +%s%N)" > "$LTMP/login_bucket"
 }
 
 teardown_file() {
@@ -138,32 +137,9 @@ setup() {
     [ -z "$CS_SKIP" ] || skip "$CS_SKIP"
 }
 
-# Each cscli command logs in (POST /v1/watchers/login). Our LAPI limits logins
-# per client address (burst 20, then 2 a second) where CrowdSec's LAPI has no
-# limit, so a fast sequence of cscli commands gets 429 "too many requests"
-# (reported to the LAPI owner). pace_login keeps this file under that limit
-# with a local token bucket of LOGIN_BURST (below 20: the agent and token()
-# log in too) refilled at 2 a second, sleeping only when it is empty.
-LOGIN_BURST=12
-pace_login() {
-    local tokens last now wait_ms
-    read -r tokens last < "$LTMP/login_bucket"
-    now=$(date +%s%N)
-    # thousandths of a token; 2 tokens a second = 2 thousandths a millisecond
-    tokens=$((tokens + (now - last) * 2 / 1000000))
-    [ "$tokens" -le $((LOGIN_BURST * 1000)) ] || tokens=$((LOGIN_BURST * 1000))
-    if [ "$tokens" -lt 1000 ]; then
-        wait_ms=$(((1000 - tokens) / 2 + 1))
-        sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
-        now=$((now + wait_ms * 1000000))
-        tokens=1000
-    fi
-    echo "$((tokens - 1000)) $now" > "$LTMP/login_bucket"
-}
 
 # Debian's cscli on the config pointed at our LAPI, paced
 csc() {
-    pace_login
     cscli -c "$CSCFG" "$@"
 }
 
@@ -174,7 +150,6 @@ bouncer_get() {
 
 # a machine token for csagent, from our LAPI
 token() {
-    pace_login
     curl -s "$URL/v1/watchers/login" -d "{\"machine_id\":\"csagent\",\"password\":\"$MPW\"}" | jq -r .token
 }
 
@@ -204,7 +179,6 @@ wait_decided() {
     printf '%s web1 sshd[3000]: Accepted publickey for alice from 198.51.100.20 port 50000 ssh2\n' \
         "$(LC_ALL=C date -d "@$base" '+%b %e %H:%M:%S')" >> "$LTMP/auth.log"
 
-    pace_login
     run timeout 90 crowdsec -c "$LTMP/cs/config.yaml" -no-api -dsn "file://$LTMP/auth.log" -type syslog
     echo "$output" | tail -20
     [ "$status" -eq 0 ]
@@ -271,7 +245,6 @@ wait_decided() {
 
     sed "s/^password: .*/password: not-the-password/" "$LTMP/cs/etc/local_api_credentials.yaml" > "$LTMP/cs/bad_creds.yaml"
     sed "s#credentials_path: .*#credentials_path: $LTMP/cs/bad_creds.yaml#" "$LTMP/cs/config.yaml" > "$LTMP/cs/bad_config.yaml"
-    pace_login
     run cscli -c "$LTMP/cs/bad_config.yaml" lapi status
     [ "$status" -ne 0 ]
     [[ "$output" == *"Failed to authenticate to Local API (LAPI) : API error: incorrect Username or Password"* ]]
