@@ -7,8 +7,10 @@
  * that need no other module), and CrowdSec's replay / forensic mode:
  * -dsn file:///path -type T [-label k:v]... [-no-api] [-dump-data DIR]
  * [-order-event], which runs the agent pipeline (src/agent) over the file in
- * event time and exits when it is exhausted. Until a Local API exists the
- * alerts go to the JSON-lines file named by -alerts-file (ours), or stdout.
+ * event time and exits when it is exhausted. Its alerts go to the JSON-lines
+ * file named by -alerts-file (ours); without it, to the Local API of
+ * api.client.credentials_path as crowdsec -dsn does, or stdout when the
+ * configuration names none.
  * Without -dsn, phalanxd -c CONFIG runs the live mode (daemon_live.c): the
  * Local API and the agent reading acquis.yaml, until SIGINT/SIGTERM.
  */
@@ -21,7 +23,6 @@
 #include "cli/daemon.h"
 #include "common/log.h"
 #include "lapi/lapi.h"
-
 
 #define DEFAULT_CONFIG "/etc/phalanx/config.yaml"
 
@@ -41,8 +42,8 @@ daemon_usage(FILE *out)
             "  -dump-data string\n"
             "    \tdump parsers/buckets raw outputs to this directory\n"
             "  -alerts-file string\n"
-            "    \twrite alerts there, one JSON object a line (replay default: stdout; live:\n"
-            "    \tinstead of sending them to the Local API)\n"
+            "    \twrite alerts there, one JSON object a line, instead of sending them to the\n"
+            "    \tLocal API of api.client (a replay without api.client prints them)\n"
             "  -no-api\tdisable the Local API\n"
             "  -no-capi\n"
             "    \tdisable the Central API\n"
@@ -205,7 +206,9 @@ run_replay(const struct daemon_flags *fl)
     struct agent *a = NULL;
     struct agent_stats st;
     FILE *out = NULL;
-    char pat[4096];
+    char pat[4096], *mem = NULL;
+    size_t memlen = 0;
+    bool to_lapi = false;
     int rc = 1;
 
     if (fl->type == NULL || fl->type[0] == '\0') {
@@ -225,6 +228,13 @@ run_replay(const struct daemon_flags *fl)
             fprintf(stderr, "phalanxd: -alerts-file %s: %s\n", fl->alerts_file, strerror(errno));
             goto out;
         }
+    } else if (fl->dump_dir == NULL && cfg.credentials_path != NULL) {
+        /* As crowdsec -dsn: the alerts go to the Local API of api.client, once the replay ends. */
+        if ((out = open_memstream(&mem, &memlen)) == NULL) {
+            fprintf(stderr, "phalanxd: out of memory\n");
+            goto out;
+        }
+        to_lapi = true;
     } else if (fl->dump_dir == NULL) {
         out = stdout;
     }
@@ -246,6 +256,8 @@ run_replay(const struct daemon_flags *fl)
         goto out;
     }
     out = NULL;
+    if (to_lapi && daemon_push_alerts(&cfg, a, fl->config, mem, memlen) != 0)
+        goto out;
     fprintf(stderr,
             "phalanxd: replay done: %" PRIu64 " lines (%" PRIu64 " parsed, %" PRIu64
             " unparsed, %" PRIu64 " whitelisted, %" PRIu64 " too long), %" PRIu64 " pours, %" PRIu64
@@ -257,6 +269,7 @@ run_replay(const struct daemon_flags *fl)
 out:
     if (out != NULL && out != stdout)
         fclose(out);
+    free(mem);
     agent_free(a);
     agent_config_clear(&cfg);
     return rc;

@@ -28,4 +28,13 @@ const char *daemon_base_patterns(char *buf, size_t size);
  */
 int daemon_run_live(const struct daemon_flags *fl);
 
+/*
+ * Sends the alerts of a replay (JSON lines in buf) to the Local API named by
+ * cfg's api.client.credentials_path through the spool, waiting until they are
+ * acknowledged or until a minute has passed (what is left stays in the spool
+ * for the next run). Logs and returns 0, or 1 on error.
+ */
+int daemon_push_alerts(const struct agent_config *cfg, const struct agent *a, const char *config,
+                       const char *buf, size_t len);
+
 #endif

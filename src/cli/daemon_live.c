@@ -207,6 +207,56 @@ out:
     return rc;
 }
 
+int
+daemon_push_alerts(const struct agent_config *cfg, const struct agent *a, const char *config,
+                   const char *buf, size_t len)
+{
+    struct live_ctx lc = { .config = config };
+    struct apiclient *client = NULL;
+    struct apiclient_pusher_stats st = { 0 };
+    size_t n = 0;
+    int rc = 1;
+
+    if (start_pusher(&lc, cfg, a, config, &client) < 0)
+        return 1;
+    for (const char *p = buf, *end = buf + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        struct apiclient_error err = { { 0 }, 0 };
+        if (l > 0) {
+            char *line = strndup(p, l);
+            if (line == NULL || apiclient_pusher_add(lc.pusher, line, l, &err) != 0) {
+                log_error("cannot store an alert in the spool: %s",
+                          line == NULL ? "out of memory" : err.message);
+                free(line);
+                goto out;
+            }
+            free(line);
+            n++;
+        }
+        p += l + 1;
+    }
+    /* Wait for the acknowledgements (the pusher sends every second). */
+    for (int i = 0; i < 600; i++) {
+        apiclient_pusher_stats(lc.pusher, &st);
+        if (st.pending == 0)
+            break;
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (st.pending != 0)
+        log_warn("%" PRIu64 " of %zu alerts not acknowledged by the Local API yet: they stay in "
+                 "the spool and leave with the agent's next run",
+                 st.pending, n);
+    else
+        log_info("%zu alerts sent to the Local API", n);
+    rc = 0;
+out:
+    apiclient_pusher_free(lc.pusher, PUSH_FLUSH_MS);
+    apiclient_free(client);
+    return rc;
+}
+
 /* The agent half, in this thread until the stop flag is set. Returns the exit code. */
 static int
 run_agent(struct live_ctx *lc, const struct daemon_flags *fl, const struct agent_config *cfg)
@@ -246,8 +296,8 @@ run_agent(struct live_ctx *lc, const struct daemon_flags *fl, const struct agent
         log_error("agent: %s", err.message);
         goto out;
     }
-    log_info("agent stopped: %" PRIu64 " lines (%" PRIu64 " parsed, %" PRIu64
-             " unparsed), %" PRIu64 " overflows, %" PRIu64 " alerts",
+    log_info("agent stopped: %" PRIu64 " lines (%" PRIu64 " parsed, %" PRIu64 " unparsed), %" PRIu64
+             " overflows, %" PRIu64 " alerts",
              st.lines, st.parsed, st.unparsed, st.overflows, st.alerts);
     rc = 0;
 out:

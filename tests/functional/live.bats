@@ -226,3 +226,19 @@ EOT
     run -0 jq -r '.source.value + " " + .start_at' "$TMP/alerts.json"
     [[ "$output" == "4.4.4.5 "*"-11-27T11:00:01Z" ]]
 }
+
+@test "live: a replay (-dsn) sends its alerts to the Local API of api.client, as crowdsec -dsn" {
+    machine
+    start_daemon lapi "Local API listening" -no-cs
+    # Recent lines: a decision lasts from the alert's stop_at (CrowdSec 1.4), so an old log's bans
+    # would be expired at once.
+    local now
+    now="$(LC_ALL=C date '+%b %e %H:%M:%S')"
+    for i in $(seq 8); do
+        printf '%s host sshd[%d]: Invalid user admin from 3.3.3.3 port %d\n' "$now" "$i" "$((4000 + i))"
+    done > "$TMP/log/old.log"
+    run -0 "$PHALANXD" -c "$CONFIG" -dsn "file://$TMP/log/old.log" -type syslog
+    [[ "$output" == *"1 alerts sent to the Local API"* ]]
+    [ "$(decisions_for 3.3.3.3)" = 1 ]
+    stop_daemon lapi
+}
