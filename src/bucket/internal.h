@@ -33,6 +33,12 @@ struct scenario {
     size_t nbayes;
     float prior, threshold;
     bool remediation;
+    /*
+     * The queue holds references to the poured events rather than copies: no
+     * expression that reads queued events (condition, bayesian conditions,
+     * overflow_filter) calls a method, so none can write them.
+     */
+    bool share_events;
     char hash[65];
 };
 

@@ -521,6 +521,11 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct ynode *do
         compile_scope(ld, set, doc, sc, expression) < 0)
         goto out;
 
+    sc->share_events = !expr_program_calls_methods(sc->condition) &&
+                       !expr_program_calls_methods(sc->overflow_filter);
+    for (size_t i = 0; i < sc->nbayes; i++)
+        sc->share_events &= !expr_program_calls_methods(sc->bayes[i].condition);
+
     /* NewLeakyFromFactory: queue bound and lifetime */
     sc->qsize = s->capacity;
     if (s->cache_size > 0 && (s->cache_size <= s->capacity || s->capacity == -1))

@@ -195,7 +195,8 @@ cancel_matches(struct bucket_shard *sh, struct bucket *b, const struct event *ev
 static int
 enqueue(struct bucket *b, const struct event *evt)
 {
-    struct event *copy = event_clone(evt);
+    /* Poured events are no longer written (see struct scenario): share them when that holds. */
+    struct event *copy = b->sc->share_events ? event_ref(evt) : event_clone(evt);
 
     if (copy == NULL)
         return -ENOMEM;

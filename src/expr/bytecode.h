@@ -93,6 +93,17 @@
     X(SORT_END, 1)  /* desc flag = pop; sort the remembered pairs, push the items */               \
     X(THROW, 1)     /* run-time error with message consts[a] */                                    \
     X(RETURN, 1)    /* end of a closure body: the result is on top */                              \
+    /* Loop-invariant calls in predicate bodies, computed once per loop (cc_memo). */              \
+    X(MEMO_CLEAR, 1) /* locals[a .. a+b) = nil, before the loop */                                 \
+    X(MEMO_GET, 1)   /* if locals[a] is not nil: push it, ip = b */                                \
+    X(MEMO_SET, 1)   /* locals[a] = top (peek) */                                                  \
+    X(FILE_MAP, 1)   /* push File(consts[a]) with funcs[b] applied to each line (cached) */        \
+    /* any(coll, {X op #}): with X on top, test the remaining items natively (cc_scan_op). */      \
+    /* a = the loop's NEXT (its a is the scope), b = where a match jumps with true on top. */      \
+    X(SCAN_EQ, 1)                                                                                  \
+    X(SCAN_CONTAINS, 1)                                                                            \
+    X(SCAN_STARTSWITH, 1)                                                                          \
+    X(SCAN_ENDSWITH, 1)                                                                            \
     /* Superinstructions (cc_fuse); the operands of the sequence's first op are kept. */           \
     X(VAR_FIELD, 2)         /* LOAD_VAR a; FIELD b */                                              \
     X(VAR_MAPKEY, 2)        /* LOAD_VAR a; MAPKEY b */                                             \

@@ -47,6 +47,11 @@ struct cc_scope {
     int32_t base;
     struct expr_type item;
     bool has_index, has_acc; /* #index (map, reduce) and #acc (reduce), as expr-lang's checker */
+    /* Loop-invariant pure calls of the body are memoized (cc_memo_ok) in slots memo_lo..memo_hi. */
+    bool memo;
+    int32_t memo_lo, memo_hi;
+    /* The collection is File(x) mapped through this helper: its calls on # read # (cc_file_map). */
+    const struct expr_func *mapped;
 };
 
 struct cc {
@@ -60,12 +65,16 @@ struct cc {
     size_t nlets;
     struct cc_scope scopes[CC_SCOPES_MAX];
     size_t nscopes;
+    bool in_memo; /* compiling a memoized sub-expression: nothing inside it is memoized again */
     /* Left spines being walked (cc_binary, cc_chain), innermost last; shared by nested walks. */
     const struct ast_node **spine;
     size_t nspine, spinecap;
 };
 
 static int cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret);
+static int cc_dispatch(struct cc *c, const struct ast_node *n, struct expr_type *ret);
+static int cc_memo(struct cc *c, const struct ast_node *n, struct expr_type *ret);
+static bool cc_memo_candidate(struct cc *c, const struct ast_node *n);
 
 /* --- errors ------------------------------------------------------------- */
 
@@ -704,6 +713,18 @@ cc_regex(struct cc *c, const struct ast_node *n, const char *pat, size_t len)
  * they link it into *pending (through the jumps' `a` operands, -1 ends the
  * list) so that a run of the same operator can jump straight to its end.
  */
+/* cc_regex for a folded pattern: -1 without an error when the pattern does not compile. */
+static int32_t
+cc_regex_try(struct cc *c, const struct ast_node *n, const struct expr_value *pat)
+{
+    char msg[256];
+    struct expr_regex *re = expr_regex_compile(pat->u.s.ptr, pat->u.s.len, msg, sizeof(msg));
+    if (!re)
+        return -1;
+    expr_regex_free(re);
+    return cc_regex(c, n, pat->u.s.ptr, pat->u.s.len);
+}
+
 static int
 cc_binary_tail(struct cc *c, const struct ast_node *n, struct expr_type l, int32_t *pending,
                struct expr_type *ret)
@@ -756,11 +777,19 @@ cc_binary_tail(struct cc *c, const struct ast_node *n, struct expr_type l, int32
         if (type_known(l) && l.kind != EXPR_STRING && l.kind != EXPR_NIL)
             return cc_error(c, n, "invalid operation: matches (mismatched types %s and string)",
                             type_name(l));
+        struct expr_value pat;
         if (n->right->kind == AST_STRING) {
             int32_t re = cc_regex(c, n->right, n->right->str, n->right->len);
             if (re < 0)
                 return -1;
             cc_emit(c, n, BC_MATCHES_CONST, re, 0);
+        } else if (n->right->kind == AST_CALL && cc_fold(c, n->right, &pat, 0) &&
+                   pat.kind == EXPR_STRING && cc_regex_try(c, n->right, &pat) >= 0) {
+            /*
+             * A pattern folded from pure calls (matches Upper('...')): compiled
+             * once here, unless it is invalid, which stays a run-time error.
+             */
+            cc_emit(c, n, BC_MATCHES_CONST, (int32_t)c->p->nregexes - 1, 0);
         } else {
             if (cc_node(c, n->right, &r) < 0)
                 return -1;
@@ -1287,13 +1316,252 @@ pred_body(const struct ast_node *arg)
     return arg->kind == AST_CLOSURE ? arg->left : arg;
 }
 
+/*
+ * --- loop-invariant calls in predicate bodies ------------------------------
+ *
+ * Hub filters test every line of a data file against the same transformed
+ * field: any(File('x'), {Upper(evt.Parsed.http_args) contains Upper(#)}).
+ * Three rewrites keep the semantics and drop the per-item work:
+ * - a pure call whose arguments do not depend on the loop (constants, names,
+ *   member and index chains on them, nested pure calls) is evaluated the
+ *   first time the body needs it and then read from a local slot until the
+ *   loop ends (MEMO_GET / MEMO_SET; MEMO_CLEAR before the loop). It is only
+ *   done in bodies without method calls (SetMeta could change the event
+ *   between items) and without `let` (a name could then change per item).
+ * - in any/all/none/one/count over File('literal') whose body uses # only
+ *   as the argument of one pure helper P, the loop runs over the file's lines
+ *   already mapped through P (FILE_MAP, computed once per file) and P(#)
+ *   reads #.
+ * - any(coll, {X op #}) with X invariant and op one of == contains
+ *   startsWith endsWith gets a SCAN instruction between X and the item: once
+ *   X is known it tests the items in C (cc_scan_op).
+ * The pure helpers never fail on strings, and data file lines are strings.
+ */
+#define CC_WALK_MAX 64
+
+/* Whether a node under n (n included, down to CC_WALK_MAX levels) is a method call, a let or
+ * deeper. */
+static bool
+ast_blocks_memo(const struct ast_node *n, int depth)
+{
+    if (!n)
+        return false;
+    if (depth > CC_WALK_MAX || n->kind == AST_METHOD || n->kind == AST_LET)
+        return true;
+    if (ast_blocks_memo(n->left, depth + 1) || ast_blocks_memo(n->right, depth + 1) ||
+        ast_blocks_memo(n->cond, depth + 1) || ast_blocks_memo(n->from, depth + 1) ||
+        ast_blocks_memo(n->to, depth + 1))
+        return true;
+    for (size_t i = 0; i < n->nargs; i++)
+        if ((n->args && ast_blocks_memo(n->args[i], depth + 1)) ||
+            (n->keys && ast_blocks_memo(n->keys[i], depth + 1)))
+            return true;
+    return false;
+}
+
+static bool
+is_predicate_name(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(predicates); i++)
+        if (strcmp(predicates[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool cc_func_is_pure(const struct expr_func *f);
+
+/* Whether n has the same value for every item of the enclosing loops. */
+static bool
+cc_invariant(struct cc *c, const struct ast_node *n, int depth)
+{
+    if (!n || depth > CC_WALK_MAX)
+        return false;
+    switch (n->kind) {
+    case AST_NIL:
+    case AST_BOOL:
+    case AST_INT:
+    case AST_FLOAT:
+    case AST_STRING:
+    case AST_IDENT: return true;
+    case AST_MEMBER: return cc_invariant(c, n->left, depth + 1);
+    case AST_INDEX:
+        return cc_invariant(c, n->left, depth + 1) && cc_invariant(c, n->right, depth + 1);
+    case AST_CALL: {
+        if (is_predicate_name(n->name))
+            return false;
+        const struct expr_func *f = expr_env_find_func(c->env, n->name);
+        if (!f || !cc_func_is_pure(f))
+            return false;
+        for (size_t i = 0; i < n->nargs; i++)
+            if (!cc_invariant(c, n->args[i], depth + 1))
+                return false;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/*
+ * Whether n is worth memoizing in the innermost loop: an invariant member or
+ * index chain (a map lookup per item otherwise), or an invariant pure call
+ * with at least one non-literal argument (all-literal calls are folded).
+ */
+static bool
+cc_memo_candidate(struct cc *c, const struct ast_node *n)
+{
+    if (c->nscopes == 0 || !c->scopes[c->nscopes - 1].memo || c->in_memo)
+        return false;
+    if (n->kind == AST_MEMBER || n->kind == AST_INDEX)
+        return cc_invariant(c, n, 0);
+    if (n->kind != AST_CALL || is_predicate_name(n->name))
+        return false;
+    const struct expr_func *f = expr_env_find_func(c->env, n->name);
+    if (!f || !cc_func_is_pure(f))
+        return false;
+    bool variable = false;
+    for (size_t i = 0; i < n->nargs; i++) {
+        if (!cc_invariant(c, n->args[i], 1))
+            return false;
+        variable |= !is_literal(n->args[i]);
+    }
+    return variable;
+}
+
+static bool
+is_item_pointer(const struct ast_node *n)
+{
+    return n && n->kind == AST_POINTER && n->name && n->name[0] == '\0';
+}
+
+/*
+ * Whether every pointer (#, #index, ...) under n is a bare # that is the only
+ * argument of a call to f, with no closure in between (a nested predicate
+ * would rebind #). *uses counts them.
+ */
+static bool
+body_maps_item(struct cc *c, const struct ast_node *n, const struct expr_func *f, int depth,
+               size_t *uses)
+{
+    if (!n)
+        return true;
+    if (depth > CC_WALK_MAX || n->kind == AST_POINTER || n->kind == AST_CLOSURE ||
+        n->kind == AST_LET)
+        return false;
+    if (n->kind == AST_CALL && n->nargs == 1 && is_item_pointer(n->args[0]) &&
+        !is_predicate_name(n->name) && expr_env_find_func(c->env, n->name) == f) {
+        (*uses)++;
+        return true;
+    }
+    if (!body_maps_item(c, n->left, f, depth + 1, uses) ||
+        !body_maps_item(c, n->right, f, depth + 1, uses) ||
+        !body_maps_item(c, n->cond, f, depth + 1, uses) ||
+        !body_maps_item(c, n->from, f, depth + 1, uses) ||
+        !body_maps_item(c, n->to, f, depth + 1, uses))
+        return false;
+    for (size_t i = 0; i < n->nargs; i++)
+        if ((n->args && !body_maps_item(c, n->args[i], f, depth + 1, uses)) ||
+            (n->keys && !body_maps_item(c, n->keys[i], f, depth + 1, uses)))
+            return false;
+    return true;
+}
+
+/* The first pure one-argument helper applied to # under n, or NULL. */
+static const struct expr_func *
+body_item_func(struct cc *c, const struct ast_node *n, int depth)
+{
+    if (!n || depth > CC_WALK_MAX)
+        return NULL;
+    if (n->kind == AST_CALL && n->nargs == 1 && is_item_pointer(n->args[0]) &&
+        !is_predicate_name(n->name)) {
+        const struct expr_func *f = expr_env_find_func(c->env, n->name);
+        return f && cc_func_is_pure(f) && f->min_args <= 1 && (f->max_args < 0 || f->max_args >= 1)
+                   ? f
+                   : NULL;
+    }
+    const struct ast_node *kids[] = { n->left, n->right, n->cond, n->from, n->to };
+    for (size_t i = 0; i < ARRAY_SIZE(kids); i++) {
+        const struct expr_func *f = body_item_func(c, kids[i], depth + 1);
+        if (f)
+            return f;
+    }
+    for (size_t i = 0; n->args && i < n->nargs; i++) {
+        const struct expr_func *f = body_item_func(c, n->args[i], depth + 1);
+        if (f)
+            return f;
+    }
+    return NULL;
+}
+
+/*
+ * For `kind(File('lit'), {... P(#) ...})`: P when the loop can run over the
+ * mapped lines (see above), else NULL.
+ */
+static const struct expr_func *
+cc_file_map(struct cc *c, const struct ast_node *n, int kind)
+{
+    if (kind != P_ALL && kind != P_ANY && kind != P_NONE && kind != P_ONE && kind != P_COUNT)
+        return NULL;
+    const struct ast_node *coll = n->args[0];
+    if (n->nargs != 2 || coll->kind != AST_CALL || strcmp(coll->name, "File") != 0 ||
+        coll->nargs != 1 || coll->args[0]->kind != AST_STRING)
+        return NULL;
+    const struct expr_func *file = expr_env_find_func(c->env, "File");
+    bool ours = false;
+    for (size_t i = 0; file && i < expr_helpers_data_count; i++)
+        ours |= file == &expr_helpers_data[i];
+    if (!ours)
+        return NULL;
+    const struct ast_node *body = pred_body(n->args[1]);
+    const struct expr_func *f = body_item_func(c, body, 0);
+    size_t uses = 0;
+    if (!f || !body_maps_item(c, body, f, 0, &uses) || uses == 0)
+        return NULL;
+    return f;
+}
+
+/*
+ * any(coll, {X op #}) (or op P(#) over mapped lines) with X invariant and op
+ * one of == contains startsWith endsWith: the body is compiled with a SCAN
+ * between X and the item, which tests the items natively once X is known.
+ */
+static int
+cc_scan_op(struct cc *c, const struct ast_node *n, int kind, const struct expr_func *mapped,
+           bool memo)
+{
+    if (kind != P_ANY || !memo || n->nargs != 2)
+        return -1;
+    const struct ast_node *b = pred_body(n->args[1]);
+    if (b->kind != AST_BINARY || !b->left || !b->right)
+        return -1;
+    int op;
+    switch (b->op) {
+    case OP_EQ: op = BC_SCAN_EQ; break;
+    case OP_CONTAINS: op = BC_SCAN_CONTAINS; break;
+    case OP_STARTSWITH: op = BC_SCAN_STARTSWITH; break;
+    case OP_ENDSWITH: op = BC_SCAN_ENDSWITH; break;
+    default: return -1;
+    }
+    const struct ast_node *r = b->right;
+    bool item = is_item_pointer(r) ||
+                (mapped && r->kind == AST_CALL && r->nargs == 1 && is_item_pointer(r->args[0]) &&
+                 !is_predicate_name(r->name) && expr_env_find_func(c->env, r->name) == mapped);
+    return item && cc_invariant(c, b->left, 0) ? op : -1;
+}
+
 static int
 cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type *ret)
 {
     struct expr_type coll, t;
     const char *name = n->name;
-    if (cc_node(c, n->args[0], &coll) < 0)
+    const struct expr_func *mapped = cc_file_map(c, n, kind);
+    if (mapped) {
+        const struct ast_node *fa = n->args[0]->args[0];
+        cc_emit(c, n->args[0], BC_FILE_MAP, cc_const_str(c, fa, fa->str ? fa->str : "", fa->len),
+                cc_func(c, n->args[0], mapped));
+        coll = EXPR_T(EXPR_ARRAY);
+    } else if (cc_node(c, n->args[0], &coll) < 0) {
         return -1;
+    }
     if (!type_iterable(coll))
         return cc_error(c, n->args[0], "builtin %s takes only array (got %s)", name,
                         type_name(coll));
@@ -1302,6 +1570,8 @@ cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type 
     int32_t s = cc_local(c, n, SCOPE_SLOTS);
     if (s < 0)
         return -1;
+    bool memo = n->nargs >= 2 && !ast_blocks_memo(pred_body(n->args[1]), 0);
+    int32_t clear = memo ? cc_emit(c, n, BC_MEMO_CLEAR, 0, 0) : -1;
     bool rev = kind == P_FINDLAST || kind == P_FINDLASTINDEX;
     cc_emit(c, n, rev ? BC_BEGIN_REV : BC_BEGIN, s, 0);
 
@@ -1331,16 +1601,43 @@ cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type 
     c->scopes[c->nscopes++] = (struct cc_scope){ .base = s,
                                                  .item = type_elem(coll),
                                                  .has_index = kind == P_MAP || kind == P_REDUCE,
-                                                 .has_acc = kind == P_REDUCE };
+                                                 .has_acc = kind == P_REDUCE,
+                                                 .memo = memo,
+                                                 .memo_lo = -1,
+                                                 .memo_hi = -1,
+                                                 .mapped = mapped };
     struct expr_type bt = EXPR_T_ANY;
     int rc = 0;
-    if (n->nargs >= 2)
+    int scan_op = cc_scan_op(c, n, kind, mapped, memo);
+    int32_t scan = -1;
+    if (scan_op >= 0) {
+        /* The body `X op #` by hand, so that SCAN sits between X and the item. */
+        const struct ast_node *b = pred_body(n->args[1]);
+        struct expr_type l;
+        int32_t pending = -1;
+        rc = cc_node(c, b->left, &l);
+        if (rc == 0) {
+            scan = cc_emit(c, n, scan_op, next, 0);
+            rc = cc_binary_tail(c, b, l, &pending, &bt);
+        }
+    } else if (n->nargs >= 2) {
         rc = cc_node(c, pred_body(n->args[1]), &bt);
-    else
+    } else {
         cc_emit(c, n, BC_LOAD, s + SCOPE_ITEM, 0);
-    c->nscopes--;
+    }
+    const struct cc_scope *done = &c->scopes[--c->nscopes];
     if (rc < 0)
         return -1;
+    if (clear >= 0 && !c->failed) {
+        /* Slots between lo and hi that are not memos belong to the body, which sets them before
+         * use. */
+        if (done->memo_lo >= 0) {
+            c->p->code[clear].a = done->memo_lo;
+            c->p->code[clear].b = done->memo_hi - done->memo_lo + 1;
+        } else {
+            c->p->code[clear].op = BC_NOP;
+        }
+    }
     bool want_bool = kind <= P_FINDLASTINDEX && kind != P_MAP;
     if (kind == P_COUNT && n->nargs == 2)
         want_bool = true;
@@ -1361,6 +1658,8 @@ cc_predicate(struct cc *c, const struct ast_node *n, int kind, struct expr_type 
         c->p->code[next].b = cc_here(c);
         cc_emit(c, n, kind == P_ANY ? BC_FALSE : BC_TRUE, 0, 0);
         cc_patch(c, brk);
+        if (scan >= 0 && !c->failed)
+            c->p->code[scan].b = c->p->code[brk].a;
         *ret = EXPR_T(EXPR_BOOL);
         break;
     case P_ONE:
@@ -1694,6 +1993,9 @@ cc_fold_call(struct cc *c, const struct ast_node *n, struct expr_value *ret, int
     return rc == 0;
 }
 
+static int cc_call_func(struct cc *c, const struct ast_node *n, const struct expr_func *f,
+                        struct expr_type *ret);
+
 static int
 cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
 {
@@ -1711,6 +2013,21 @@ cc_call(struct cc *c, const struct ast_node *n, struct expr_type *ret)
             return cc_error(c, n, "%s is not callable", n->name);
         return cc_error(c, n, "unknown name %s", n->name);
     }
+    if (c->nscopes > 0 && c->scopes[c->nscopes - 1].mapped == f && n->nargs == 1 &&
+        is_item_pointer(n->args[0])) {
+        /* The loop runs over the lines already mapped through f (cc_file_map). */
+        cc_emit(c, n, BC_LOAD, c->scopes[c->nscopes - 1].base + SCOPE_ITEM, 0);
+        *ret = f->ret_type;
+        return c->failed ? -1 : 0;
+    }
+    return cc_call_func(c, n, f, ret);
+}
+
+/* A call of function f (not a predicate): arguments, checks, folding, BC_CALL. */
+static int
+cc_call_func(struct cc *c, const struct ast_node *n, const struct expr_func *f,
+             struct expr_type *ret)
+{
     const char *sig = expr_func_sig(f);
     const struct expr_validator *v = expr_func_validator(f);
     if (!sig && !v)
@@ -1920,7 +2237,41 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     if (c->depth >= CC_DEPTH_MAX)
         return cc_error(c, n, "expression nested too deeply");
     c->depth++;
+    rc = cc_memo_candidate(c, n) ? cc_memo(c, n, ret) : cc_dispatch(c, n, ret);
+    c->depth--;
+    return c->failed ? -1 : rc;
+}
 
+/*
+ * n computed the first time the loop body reaches it, then read back from a
+ * slot until the loop ends (MEMO_CLEAR before it empties the slot).
+ */
+static int
+cc_memo(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    int32_t slot = cc_local(c, n, 1);
+    if (slot < 0)
+        return -1;
+    struct cc_scope *sc = &c->scopes[c->nscopes - 1];
+    if (sc->memo_lo < 0)
+        sc->memo_lo = slot;
+    sc->memo_hi = slot;
+    int32_t get = cc_emit(c, n, BC_MEMO_GET, slot, 0);
+    c->in_memo = true;
+    int rc = cc_dispatch(c, n, ret);
+    c->in_memo = false;
+    if (rc < 0)
+        return -1;
+    cc_emit(c, n, BC_MEMO_SET, slot, 0);
+    if (!c->failed)
+        c->p->code[get].b = cc_here(c);
+    return c->failed ? -1 : 0;
+}
+
+static int
+cc_dispatch(struct cc *c, const struct ast_node *n, struct expr_type *ret)
+{
+    int rc;
     switch (n->kind) {
     case AST_NIL:
     case AST_BOOL:
@@ -1948,8 +2299,7 @@ cc_node(struct cc *c, const struct ast_node *n, struct expr_type *ret)
     case AST_SEQUENCE: rc = cc_sequence(c, n, ret); break;
     default: rc = cc_error(c, n, "unknown node kind %d", n->kind); break;
     }
-    c->depth--;
-    return c->failed ? -1 : rc;
+    return rc;
 }
 
 /* --- superinstructions -------------------------------------------------- */
@@ -1976,7 +2326,16 @@ fuse_targets(const struct expr_program *p)
         case BC_NEXT:
         case BC_NEXT_REV:
         case BC_STEP:
-        case BC_STEP_REV: to = in->b; break;
+        case BC_STEP_REV:
+        case BC_MEMO_GET: to = in->b; break;
+        case BC_SCAN_EQ:
+        case BC_SCAN_CONTAINS:
+        case BC_SCAN_STARTSWITH:
+        case BC_SCAN_ENDSWITH:
+            to = in->b;
+            if (in->a >= 0 && (size_t)in->a <= p->ncode)
+                t[in->a] = true;
+            break;
         default: break;
         }
         if (to >= 0 && (size_t)to <= p->ncode)
@@ -2139,6 +2498,15 @@ struct expr_type
 expr_program_type(const struct expr_program *p)
 {
     return p ? p->type : EXPR_T_ANY;
+}
+
+bool
+expr_program_calls_methods(const struct expr_program *p)
+{
+    for (size_t i = 0; p && i < p->ncode; i++)
+        if (p->code[i].op == BC_METHOD || p->code[i].op == BC_METHOD_DYN)
+            return true;
+    return false;
 }
 
 static const char *const opcode_names[BC_COUNT_] = {

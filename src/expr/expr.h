@@ -230,6 +230,8 @@ void expr_program_free(struct expr_program *p);
 const char *expr_program_source(const struct expr_program *p);
 /* The static type the compiler inferred for the result. */
 struct expr_type expr_program_type(const struct expr_program *p);
+/* Whether p calls a method of a host object (evt.SetMeta(...) may write the event). */
+bool expr_program_calls_methods(const struct expr_program *p);
 /* Writes a disassembly, for `phalanx expr --disasm` and debugging. */
 void expr_program_dump(const struct expr_program *p, FILE *out);
 

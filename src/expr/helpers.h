@@ -26,6 +26,16 @@ extern const size_t expr_helpers_ip_count;
 /* File RegexpInFile FileMap LookupFile MatchKnownBot */
 extern const struct expr_func expr_helpers_data[];
 extern const size_t expr_helpers_data_count;
+/*
+ * File(name) with f, a pure helper of one string (Upper, Lower, ...), applied
+ * to every line: what `any(File(x), {Upper(#) ...})` iterates over once the
+ * compiler has moved the call out of the loop. Built on first use per (file,
+ * f) with vm as scratch, then shared read-only by every thread until
+ * expr_data_reset(). File()'s empty array when the file is not loaded.
+ * 0, or -1 with the error of f (out of memory) in vm.
+ */
+int expr_data_file_mapped(struct expr_vm *vm, const char *name, size_t len,
+                          const struct expr_func *f, struct expr_value *ret);
 /* HTTP*, LookupHost, CrowdsecCTI, decisions counts */
 extern const struct expr_func expr_helpers_net[];
 extern const size_t expr_helpers_net_count;

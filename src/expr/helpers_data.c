@@ -18,6 +18,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -25,6 +26,7 @@
 #include "common/ip.h"
 #include "common/str.h"
 #include "expr/helpers.h"
+#include "expr/litfilter.h"
 
 #define DATA_MAX_FILE  (64u << 20)
 #define DATA_MAX_LINE  (64u << 10)
@@ -57,8 +59,20 @@ struct data_bot {
     size_t nrdns;
 };
 
+/*
+ * The lines of a string file mapped through a pure helper, built once. f is
+ * published last (release) so that a reader that sees it (acquire) sees array.
+ */
+#define DATA_MAPPED_MAX 4
+struct data_mapped {
+    _Atomic(const struct expr_func *) f;
+    struct expr_array array;
+    char **strs; /* the mapped lines (malloc'd), array.items point at them */
+};
+
 struct data_file {
     enum expr_data_type type;
+    struct data_mapped mapped[DATA_MAPPED_MAX];
     /* string: the lines, also exposed as one prebuilt read-only array */
     char **lines;
     size_t nlines;
@@ -66,6 +80,9 @@ struct data_file {
     /* regexp */
     struct expr_regex **res;
     size_t nres;
+    struct litfilter *filter; /* which of res may match a subject */
+    const char **res_src;     /* while loading: each regex's line (in the file text) */
+    size_t *res_srclen;
     /* map */
     struct data_row *rows;
     size_t nrows;
@@ -105,9 +122,18 @@ data_file_free(void *p)
         free(df->lines[i]);
     free(df->lines);
     free(df->array.items);
+    for (size_t m = 0; m < DATA_MAPPED_MAX; m++) {
+        for (size_t i = 0; df->mapped[m].strs && i < df->mapped[m].array.len; i++)
+            free(df->mapped[m].strs[i]);
+        free(df->mapped[m].strs);
+        free(df->mapped[m].array.items);
+    }
     for (size_t i = 0; i < df->nres; i++)
         expr_regex_free(df->res[i]);
     free(df->res);
+    litfilter_free(df->filter);
+    free(df->res_src);
+    free(df->res_srclen);
     for (size_t i = 0; i < df->nrows; i++) {
         for (size_t k = 0; k < df->rows[i].n; k++) {
             free(df->rows[i].keys[k]);
@@ -268,10 +294,24 @@ data_add_regexp(struct data_file *df, size_t *cap, const char *line, size_t len,
 {
     char msg[256];
     struct expr_regex *re;
+    size_t scap = *cap;
     if (data_grow(&df->res, cap, df->nres, sizeof(*df->res)) < 0)
         return data_err(err, "%s: out of memory", where);
+    /* The source arrays grow in step with res (same count, same capacity). */
+    if (*cap != scap) {
+        const char **src = realloc(df->res_src, *cap * sizeof(*src));
+        if (src)
+            df->res_src = src;
+        size_t *srclen = src ? realloc(df->res_srclen, *cap * sizeof(*srclen)) : NULL;
+        if (srclen)
+            df->res_srclen = srclen;
+        if (!src || !srclen)
+            return data_err(err, "%s: out of memory", where);
+    }
     if (data_compile(line, len, false, &re, msg, sizeof(msg)) < 0)
         return data_err(err, "%s: invalid regexp: %s", where, msg);
+    df->res_src[df->nres] = line;
+    df->res_srclen[df->nres] = len;
     df->res[df->nres++] = re;
     return 0;
 }
@@ -617,6 +657,16 @@ expr_data_load(const char *data_dir, const char *dest_file, enum expr_data_type 
     df->type = type;
     if (data_parse(df, path.buf, text, len, err) < 0)
         goto out;
+    if (type == EXPR_DATA_REGEXP && df->nres > 0 &&
+        !(df->filter = litfilter_new(df->res_src, df->res_srclen, df->nres))) {
+        data_err(err, "%s: out of memory", path.buf);
+        goto out;
+    }
+    /* The sources point into the file text, freed below. */
+    free(df->res_src);
+    free(df->res_srclen);
+    df->res_src = NULL;
+    df->res_srclen = NULL;
     if (type == EXPR_DATA_MAP && data_index_rows(df) < 0) {
         data_err(err, "%s: out of memory", path.buf);
         goto out;
@@ -679,6 +729,101 @@ fn_file(struct expr_vm *vm, const struct expr_value *args, size_t nargs, struct 
     return 0;
 }
 
+static pthread_mutex_t data_mapped_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Fills m with f applied to df's lines; 0 or -1 (error in vm, m left empty). */
+static int
+data_map_lines(struct expr_vm *vm, const struct data_file *df, const struct expr_func *f,
+               struct data_mapped *m)
+{
+    size_t n = df->array.len;
+    m->strs = calloc(n ? n : 1, sizeof(*m->strs));
+    m->array.items = calloc(n ? n : 1, sizeof(*m->array.items));
+    if (!m->strs || !m->array.items)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        struct expr_value r;
+        if (f->call(vm, &df->array.items[i], 1, &r) < 0)
+            goto fail;
+        if (r.kind != EXPR_STRING) {
+            expr_vm_error(vm, "%s: unexpected result type", f->name);
+            goto fail;
+        }
+        if (!(m->strs[i] = malloc(r.u.s.len + 1)))
+            goto oom;
+        memcpy(m->strs[i], r.u.s.ptr, r.u.s.len);
+        m->strs[i][r.u.s.len] = '\0';
+        m->array.items[i] = expr_strv(m->strs[i], r.u.s.len);
+        m->array.len = i + 1;
+    }
+    m->array.cap = n;
+    return 0;
+oom:
+    expr_vm_error(vm, "out of memory");
+fail:
+    for (size_t i = 0; m->strs && i < n; i++)
+        free(m->strs[i]);
+    free(m->strs);
+    free(m->array.items);
+    memset(&m->array, 0, sizeof(m->array));
+    m->strs = NULL;
+    return -1;
+}
+
+int
+expr_data_file_mapped(struct expr_vm *vm, const char *name, size_t len, const struct expr_func *f,
+                      struct expr_value *ret)
+{
+    static struct expr_array empty;
+    /* Read-only after loading, like the lines; only the mapped slots fill in later. */
+    struct data_file *df = (struct data_file *)data_find(EXPR_DATA_STRING, name, len);
+    *ret = (struct expr_value){ .kind = EXPR_ARRAY, .u.a = &empty };
+    if (!df)
+        return 0;
+    for (size_t i = 0; i < DATA_MAPPED_MAX; i++) {
+        if (atomic_load_explicit(&df->mapped[i].f, memory_order_acquire) == f) {
+            ret->u.a = &df->mapped[i].array;
+            return 0;
+        }
+    }
+    int rc = 0;
+    pthread_mutex_lock(&data_mapped_mu);
+    size_t i = 0;
+    for (; i < DATA_MAPPED_MAX; i++) {
+        const struct expr_func *g = atomic_load_explicit(&df->mapped[i].f, memory_order_relaxed);
+        if (g == f || g == NULL)
+            break;
+    }
+    if (i == DATA_MAPPED_MAX) {
+        /* Every slot taken by other helpers: map into this evaluation's arena instead. */
+        struct expr_array *a = expr_vm_array(vm, df->array.len);
+        if (!a) {
+            rc = expr_vm_error(vm, "out of memory");
+            goto out;
+        }
+        for (size_t k = 0; k < df->array.len; k++) {
+            if (f->call(vm, &df->array.items[k], 1, &a->items[k]) < 0) {
+                rc = -1;
+                goto out;
+            }
+            a->len = k + 1;
+        }
+        ret->u.a = a;
+        goto out;
+    }
+    if (atomic_load_explicit(&df->mapped[i].f, memory_order_relaxed) == NULL) {
+        if (data_map_lines(vm, df, f, &df->mapped[i]) < 0) {
+            rc = -1;
+            goto out;
+        }
+        atomic_store_explicit(&df->mapped[i].f, f, memory_order_release);
+    }
+    ret->u.a = &df->mapped[i].array;
+out:
+    pthread_mutex_unlock(&data_mapped_mu);
+    return rc;
+}
+
 /* RegexpInFile(s, name): does any line's regex match s. */
 static int
 fn_regexp_in_file(struct expr_vm *vm, const struct expr_value *args, size_t nargs,
@@ -690,7 +835,16 @@ fn_regexp_in_file(struct expr_vm *vm, const struct expr_value *args, size_t narg
         return -1;
     const struct data_file *df = data_find(EXPR_DATA_REGEXP, name.ptr, name.len);
     bool matched = false;
+    bool *cand = NULL;
+    if (df && df->filter) {
+        cand = expr_vm_alloc(vm, df->nres * sizeof(*cand));
+        if (!cand)
+            return expr_vm_error(vm, "out of memory");
+        litfilter_candidates(df->filter, s.ptr, s.len, cand);
+    }
     for (size_t i = 0; df && !matched && i < df->nres; i++) {
+        if (cand && !cand[i])
+            continue; /* its required literal is not in s: it cannot match */
         int m = expr_regex_match(df->res[i], s.ptr, s.len);
         if (m < 0)
             return expr_vm_error(vm, "RegexpInFile: regex match limit exceeded");

@@ -1903,6 +1903,95 @@ dispatch:
         SYNC();
         return 0;
     }
+    OP(MEMO_CLEAR)
+    {
+        for (int32_t i = 0; i < insn->b; i++)
+            L[insn->a + i] = expr_nil();
+        NEXT();
+    }
+    OP(MEMO_GET)
+    {
+        if (L[insn->a].kind != EXPR_NIL) {
+            PUSH(L[insn->a]);
+            pc = code + insn->b;
+        }
+        NEXT();
+    }
+    OP(MEMO_SET)
+    {
+        L[insn->a] = TOP;
+        NEXT();
+    }
+    OP(SCAN_EQ)
+    OP(SCAN_CONTAINS)
+    OP(SCAN_STARTSWITH)
+    OP(SCAN_ENDSWITH)
+    {
+        /*
+         * The loop body is `X op #` and X is on top: test item after item
+         * here, as the body would, until one matches (true to the break
+         * target), the items end (back to NEXT, which ends the loop), or an
+         * item needs the generic path (not a string for contains & co.: the
+         * body then runs on it, with its error, and comes back here).
+         */
+        struct expr_value *s = &L[code[insn->a].a];
+        if ((insn->op != BC_SCAN_EQ && TOP.kind != EXPR_STRING) || s[SCOPE_COLL].kind != EXPR_ARRAY)
+            NEXT();
+        const struct expr_value *items = s[SCOPE_COLL].u.a->items;
+        const struct expr_value x = TOP;
+        int64_t i = s[SCOPE_INDEX].u.i, len = s[SCOPE_LEN].u.i, first = i;
+        b = false;
+        for (; i < len; i++) {
+            const struct expr_value *it = &items[i];
+            /* NEXT counted the first item; the others are counted here as NEXT would. */
+            if (i > first && ++st->steps > VM_STEP_MAX) {
+                s[SCOPE_INDEX].u.i = i;
+                expr_vm_error(vm, "too many iterations (limit %llu per evaluation)",
+                              (unsigned long long)VM_STEP_MAX);
+                goto fail;
+            }
+            if (insn->op == BC_SCAN_EQ) {
+                b = vm_equal(&x, it);
+            } else {
+                if (it->kind != EXPR_STRING)
+                    break;
+                size_t xn = x.u.s.len, yn = it->u.s.len;
+                if (insn->op == BC_SCAN_CONTAINS)
+                    b = strv_find((struct strv){ x.u.s.ptr, xn },
+                                  (struct strv){ it->u.s.ptr, yn }) >= 0;
+                else if (insn->op == BC_SCAN_STARTSWITH)
+                    b = xn >= yn && bc_bytes_eq(x.u.s.ptr, it->u.s.ptr, yn);
+                else
+                    b = xn >= yn &&
+                        (yn == 0 || bc_bytes_eq(x.u.s.ptr + (xn - yn), it->u.s.ptr, yn));
+            }
+            if (b)
+                break;
+        }
+        if (i < len) {
+            s[SCOPE_INDEX].u.i = i;
+            s[SCOPE_ITEM] = items[i];
+            if (!b)
+                NEXT(); /* the generic body for this item */
+            sp--;
+            PUSH(expr_bool(true));
+            pc = code + insn->b;
+            NEXT();
+        }
+        s[SCOPE_INDEX].u.i = len;
+        sp--;
+        pc = code + insn->a;
+        NEXT();
+    }
+    OP(FILE_MAP)
+    {
+        const struct expr_value *name = &p->consts[insn->a];
+        r = expr_nil();
+        SYNC();
+        CHECK(expr_data_file_mapped(vm, name->u.s.ptr, name->u.s.len, p->funcs[insn->b], &r));
+        PUSH(r);
+        NEXT();
+    }
 overflow:
     expr_vm_error(vm, "stack overflow");
 fail:

@@ -29,6 +29,10 @@ event_free(struct event *e)
 {
     if (e == NULL)
         return;
+    /* Shared: drop one holder; the last one (no shares left) frees. */
+    if (atomic_load_explicit(&e->shares, memory_order_acquire) != 0 &&
+        atomic_fetch_sub_explicit(&e->shares, 1, memory_order_acq_rel) != 0)
+        return;
     json_decref(e->unmarshaled);
     json_decref(e->appsec.matched_rules);
     runtime_alert_clear(&e->overflow);
@@ -252,6 +256,15 @@ event_clone(const struct event *e)
         return NULL;
     }
     return c;
+}
+
+struct event *
+event_ref(const struct event *e)
+{
+    /* The count is the one field a reader may change: that is what const cannot say. */
+    struct event *m = (struct event *)e;
+    atomic_fetch_add_explicit(&m->shares, 1, memory_order_relaxed);
+    return m;
 }
 
 void

@@ -24,6 +24,7 @@
 #include "common/str.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 /* --- struct strmap: Go's map[string]string on the parsing hot path --- */
 
@@ -253,6 +254,11 @@ struct event {
     struct strv marshaled_time;    /* MarshaledTime */
     bool process;                  /* Process */
     struct appsec_event appsec;    /* Appsec */
+    /*
+     * Holders beyond the first (event_ref); event_free releases one and frees
+     * the event with the last. A shared event is read-only.
+     */
+    atomic_uint shares;
 };
 
 /* A new empty event of the given type and mode (Go's MakeEvent); NULL on OOM. */
@@ -260,6 +266,12 @@ struct event *event_new(int type, int expect_mode, bool process);
 void event_free(struct event *e);
 /* A deep copy (own arena, Unmarshaled shared by reference count); NULL on OOM. */
 struct event *event_clone(const struct event *e);
+/*
+ * Another reference to e, released by event_free: the cheap alternative to
+ * event_clone for a holder that only reads, once nobody writes e any more
+ * (bucket queues keep poured events so). Thread-safe.
+ */
+struct event *event_ref(const struct event *e);
 /* Copies s into the event's arena and points *dst at it; 0 or -ENOMEM. */
 int event_set_str(struct event *e, struct strv *dst, const char *s, size_t len);
 /* SetMeta / SetParsed / SetEnriched: copy into the event; 0 or -ENOMEM. */

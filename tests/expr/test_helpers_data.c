@@ -236,6 +236,114 @@ test_regexp_in_file(void **state)
     expr_vm_free(vm);
 }
 
+/*
+ * Predicates over File() whose body applies a pure helper to # run over the
+ * lines mapped once (FILE_MAP), and loop-invariant calls and lookups in
+ * predicate bodies are computed once per loop (MEMO_*): the results must be
+ * those of the plain loop. The last column says whether the rewrite applies.
+ */
+static void
+test_loops_over_files(void **state)
+{
+    static const struct {
+        const char *src, *s;
+        int64_t want;   /* bool as 0/1, or the count */
+        const char *op; /* an opcode the program must contain, or NULL */
+    } cases[] = {
+        { "any(File('test_data.txt'), {Upper(s) contains Upper(#)})", "xx crowdSEC yy", 1,
+          "FILE_MAP" },
+        { "any(File('test_data.txt'), {Upper(s) contains Upper(#)})", "crowd", 0, "MEMO_GET" },
+        { "count(File('test_data.txt'), {Upper(#) == 'CROWDSEC'})", "", 2, "FILE_MAP" },
+        { "all(File('test_data.txt'), {Lower(#) startsWith Lower(s)})", "CROWDS", 1, "FILE_MAP" },
+        { "all(File('test_data.txt'), {Lower(#) startsWith Lower(s)})", "crowdsecu", 0, NULL },
+        { "none(File('test_data.txt'), {Upper(#) == Upper(s)})", "crowdsecurity", 0, NULL },
+        { "none(File('test_data.txt'), {Upper(#) == Upper(s)})", "x", 1, NULL },
+        { "one(File('test_data.txt'), {Upper(#) == Upper(s)})", "crowdsecurity", 1, NULL },
+        { "one(File('test_data.txt'), {Upper(#) == Upper(s)})", "crowdsec", 0, NULL },
+        { "any(File('not_loaded.txt'), {Upper(#) == s})", "", 0, "FILE_MAP" },
+        /* # used bare too: the items stay the file's lines. */
+        { "any(File('test_data.txt'), {Upper(#) == 'CROWDSEC' && # == 'CrowdSec'})", "", 1, NULL },
+        { "any(File('test_data.txt'), {Upper(#) == 'CROWDSEC' && # == 'CROWDSEC'})", "", 0, NULL },
+        /* Two different helpers on #: not mapped, still right. */
+        { "any(File('test_data.txt'), {Upper(#) == 'CROWDSEC' && Lower(#) == s})", "crowdsec", 1,
+          NULL },
+        { "any(['a', 'b'], {Upper(s) + # == 'Xb'})", "x", 1, "MEMO_GET" },
+        { "filter(['a', 'b'], {Upper(s) + # == 'Xb'})[0] == 'b'", "x", 1, "MEMO_GET" },
+        /* A let in the body: not memoized; the inner loop memoizes on its own. */
+        { "any(['a', 'b'], {let y = #; any(['c'], {y + Upper(s) == 'bS'})})", "s", 1, NULL },
+        { "any(['a', 'b'], {any(['x', #], {Upper(#) == Upper(s)})})", "B", 1, NULL },
+        { "count(['a', 'b', 'c'], {len(Trim(s, #)) == 2})", "abc", 2, NULL },
+        /* any(coll, {X op #}): the native scan, and its way back to the generic body. */
+        { "any(File('test_data.txt'), {s == #})", "CrowdSec", 1, "SCAN_EQ" },
+        { "any(File('test_data.txt'), {s == #})", "crowdsec", 0, "SCAN_EQ" },
+        { "any(File('test_data.txt'), {s startsWith Upper(#)})", "CROWDSECURITY!", 1,
+          "SCAN_STARTSWITH" },
+        { "any(File('test_data.txt'), {s endsWith #})", "xCrowdsecurity", 1, "SCAN_ENDSWITH" },
+        { "any(File('test_data.txt'), {Lower(s) contains Lower(#)})", "a crowdsec b", 1,
+          "SCAN_CONTAINS" },
+        { "any(['a', 1, 'b'], {s contains #})", "ab", 1, "SCAN_CONTAINS" },
+        { "any(['x', nil, 'b'], {s contains #})", "b", 1, "SCAN_CONTAINS" },
+        { "any(['x', nil, 'y'], {s contains #})", "b", 0, "SCAN_CONTAINS" },
+        { "any([1, 'b'], {s == #})", "b", 1, "SCAN_EQ" },
+        { "any(['a', 'b'], {'b' == #})", "", 1, NULL },
+        { "any([], {s contains #})", "", 0, NULL },
+        { "!any(['a', 'b'], {s endsWith #}) || s == 'xa'", "xa", 1, NULL },
+    };
+    struct expr_env *env = expr_env_new();
+    struct expr_vm *vm = expr_vm_new();
+    (void)state;
+    assert_non_null(env);
+    assert_non_null(vm);
+    assert_int_equal(expr_env_add_var(env, "s", EXPR_T(EXPR_STRING)), 0);
+    assert_int_equal(expr_env_add_crowdsec_helpers(env), 0);
+    load_ok("test_data.txt", EXPR_DATA_STRING);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct expr_error err;
+        struct expr_program *p =
+            expr_compile(env, cases[i].src, strlen(cases[i].src), EXPR_T_ANY, &err);
+        if (!p)
+            fail_msg("case %zu: %s: %s", i, cases[i].src, err.message);
+        struct expr_value vars[1] = { fixture_str(cases[i].s) }, v;
+        /* Twice: the second run reuses the mapped lines and the vm's slots. */
+        for (int run = 0; run < 2; run++) {
+            if (expr_eval(vm, p, vars, &v, &err) != 0)
+                fail_msg("case %zu: %s: %s", i, cases[i].src, err.message);
+            int64_t got = v.kind == EXPR_BOOL ? v.u.b : v.kind == EXPR_INT ? v.u.i : -1;
+            if (got != cases[i].want)
+                fail_msg("case %zu (run %d): %s with s=%s: got %lld, want %lld", i, run,
+                         cases[i].src, cases[i].s, (long long)got, (long long)cases[i].want);
+        }
+        if (cases[i].op) {
+            char *dump = NULL;
+            size_t dlen = 0;
+            FILE *f = open_memstream(&dump, &dlen);
+            assert_non_null(f);
+            expr_program_dump(p, f);
+            fclose(f);
+            if (!strstr(dump, cases[i].op))
+                fail_msg("case %zu: %s: no %s in\n%s", i, cases[i].src, cases[i].op, dump);
+            free(dump);
+        }
+        expr_program_free(p);
+    }
+    /* A non-string item met by the scan fails as the plain body does. */
+    static const char *const failing[] = { "any(['x', 1, 'b'], {s contains #})",
+                                           "any(File('test_data.txt'), {s contains #}) || "
+                                           "any(['y', 2], {s startsWith #})" };
+    for (size_t i = 0; i < ARRAY_SIZE(failing); i++) {
+        struct expr_error err;
+        struct expr_program *p =
+            expr_compile(env, failing[i], strlen(failing[i]), EXPR_T_ANY, &err);
+        assert_non_null(p);
+        struct expr_value vars[1] = { fixture_str("b") }, v;
+        if (expr_eval(vm, p, vars, &v, &err) == 0)
+            fail_msg("%s: no error", failing[i]);
+        expr_program_free(p);
+    }
+    expr_vm_free(vm);
+    expr_env_free(env);
+}
+
 /* --- FileMap / LookupFile --- */
 
 static void
@@ -429,6 +537,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_limits_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regexp_in_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loops_over_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_match_known_bot, setup, teardown),
