@@ -262,10 +262,20 @@ test_config(void **state)
     assert_int_equal(c.max_buckets, AGENT_DEFAULT_MAX_BUCKETS);
     agent_config_clear(&c);
 
+    /* Without a crowdsec_service section the agent is off and data_dir may be absent. */
+    write_file("c3.yaml", "api:\n  server:\n    listen_uri: 127.0.0.1:1\n");
+    snprintf(path, sizeof(path), "%s/c3.yaml", tmpdir);
+    assert_int_equal(agent_config_load(path, &c, &err), 0);
+    assert_false(c.enable);
+    agent_config_clear(&c);
+
     static const struct {
         const char *text, *msg;
     } bad[] = {
-        { "config_paths:\n  config_dir: /x\n", "data_dir is required" },
+        { "config_paths:\n  config_dir: /x\ncrowdsec_service:\n  enable: true\n",
+          "data_dir is required" },
+        { "config_paths:\n  data_dir: /d\ncrowdsec_service:\n  enable: maybe\n",
+          "enable must be true or false" },
         { "config_paths:\n  data_dir: /d\ncrowdsec_service:\n  parser_routines: -1\n",
           "parser_routines must be an integer" },
         { "config_paths:\n  data_dir: /d\ncrowdsec_service:\n  buckets_routines: 65\n",
