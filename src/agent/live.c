@@ -118,22 +118,21 @@ agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent
         .output_routines = o->output_routines,
     };
     struct acq_error aerr = { { 0 } };
-    struct run *r = pipeline_new();
+    struct run *r = NULL;
     int rc = -1;
 
-    if (r == NULL) {
-        agent_errorf(err, "out of memory");
-        return -1;
-    }
     /* Refused rather than ignored: a source's lines would silently differ from what it asks. */
     for (size_t i = 0; i < acq_count(o->acq); i++) {
         const struct acq_common *c = acq_common_at(o->acq, i);
         if (c->transform != NULL) {
             agent_errorf(err, "%s:%d: transform: is not supported by this version of phalanxd",
                          c->file != NULL ? c->file : "acquisition", c->line);
-            pipeline_free(r);
             return -1;
         }
+    }
+    if ((r = pipeline_new()) == NULL) {
+        agent_errorf(err, "out of memory");
+        return -1;
     }
     pthread_mutex_init(&in.mu, NULL);
     pthread_cond_init(&in.has_lines, NULL);
