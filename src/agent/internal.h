@@ -93,6 +93,24 @@ int agent_context_eval(const struct agent_context *c, struct expr_vm *vm,
                        const struct event_list *events, struct meta_list *ret,
                        uint64_t *ret_errors);
 
+/* --- the datasources' transform: expressions (transform.c) --- */
+
+struct agent_transforms;
+struct acquisition;
+struct acq_line;
+/* Compiles the transform of every source of acq; *ret NULL when none has one. 0 or -1 with err. */
+int agent_transforms_new(const struct acquisition *acq, struct agent_transforms **ret,
+                         struct agent_error *err);
+void agent_transforms_free(struct agent_transforms *t);
+/*
+ * Calls add once per line the transform of l's source makes of l (l itself when its source has
+ * none, or when the transform fails). Not thread-safe. add's first non-zero return, or -ENOMEM.
+ */
+int agent_transform_apply(struct agent_transforms *t, const struct acq_line *l,
+                          int (*add)(void *ctx, const struct acq_line *l), void *ctx);
+/* Lines sent as they were because their transform failed or returned no string(s). */
+uint64_t agent_transforms_errors(const struct agent_transforms *t);
+
 /* --- the loaded items --- */
 
 struct agent {

@@ -23,29 +23,41 @@ struct intake {
     pthread_cond_t has_lines, has_room;
     struct batch *filling; /* NULL when nothing is waiting */
     bool closed;
-    uint64_t dropped; /* lines refused: out of memory, or read while shutting down */
+    uint64_t dropped;                /* lines refused: out of memory, or read while shutting down */
+    struct agent_transforms *transf; /* the sources' transform: expressions, or NULL */
 };
 
+/* Adds one line to the batch being filled, waiting for room; in->mu is held. 1 once closed. */
 static int
-intake_emit(void *ctx, const struct acq_line *l)
+intake_add_locked(void *ctx, const struct acq_line *l)
 {
     struct intake *in = ctx;
-    int rc = 0;
 
-    pthread_mutex_lock(&in->mu);
     while (in->filling != NULL && batch_full(in->filling) && !in->closed)
         pthread_cond_wait(&in->has_room, &in->mu);
     if (in->closed) {
         in->dropped++;
-        rc = 1;
-        goto out;
+        return 1;
     }
     if (in->filling == NULL)
         in->filling = batch_new();
     if (in->filling == NULL || batch_add_live(in->filling, l) < 0)
         in->dropped++;
     pthread_cond_signal(&in->has_lines);
-out:
+    return 0;
+}
+
+static int
+intake_emit(void *ctx, const struct acq_line *l)
+{
+    struct intake *in = ctx;
+
+    pthread_mutex_lock(&in->mu);
+    int rc = agent_transform_apply(in->transf, l, intake_add_locked, in);
+    if (rc == -ENOMEM) {
+        in->dropped++;
+        rc = 0;
+    }
     pthread_mutex_unlock(&in->mu);
     return rc;
 }
@@ -121,16 +133,10 @@ agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent
     struct run *r = NULL;
     int rc = -1;
 
-    /* Refused rather than ignored: a source's lines would silently differ from what it asks. */
-    for (size_t i = 0; i < acq_count(o->acq); i++) {
-        const struct acq_common *c = acq_common_at(o->acq, i);
-        if (c->transform != NULL) {
-            agent_errorf(err, "%s:%d: transform: is not supported by this version of phalanxd",
-                         c->file != NULL ? c->file : "acquisition", c->line);
-            return -1;
-        }
-    }
+    if (agent_transforms_new(o->acq, &in.transf, err) < 0)
+        return -1;
     if ((r = pipeline_new()) == NULL) {
+        agent_transforms_free(in.transf);
         agent_errorf(err, "out of memory");
         return -1;
     }
@@ -181,6 +187,7 @@ agent_run_live(struct agent *a, const struct agent_live_options *o, struct agent
     pipeline_free(r);
 out_intake:
     batch_free(in.filling);
+    agent_transforms_free(in.transf);
     pthread_cond_destroy(&in.has_room);
     pthread_cond_destroy(&in.has_lines);
     pthread_mutex_destroy(&in.mu);

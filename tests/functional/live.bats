@@ -242,3 +242,34 @@ EOT
     [ "$(decisions_for 3.3.3.3)" = 1 ]
     stop_daemon lapi
 }
+
+@test "live: transform: rewrites each line before parsing (a string, or one line per array item)" {
+    local now
+    now="$(LC_ALL=C date '+%b %e %H:%M:%S')"
+    cat > "$TMP/etc/acquis.yaml" <<EOT
+filenames:
+  - $TMP/log/wrapped.log
+mode: cat
+transform: 'evt.Line.Raw startsWith "{" ? JsonExtract(evt.Line.Raw, "msg") : Split(evt.Line.Raw, "|")'
+labels:
+  type: syslog
+EOT
+    # JSON-wrapped lines for 2.2.2.1; two lines in one for 2.2.2.2 (four physical lines, eight attempts)
+    for i in $(seq 8); do
+        printf '{"msg": "%s host sshd[%d]: Invalid user admin from 2.2.2.1 port %d"}\n' "$now" "$i" "$((4000 + i))"
+    done > "$TMP/log/wrapped.log"
+    for i in 1 3 5 7; do
+        printf '%s host sshd[%d]: Invalid user admin from 2.2.2.2 port %d|%s host sshd[%d]: Invalid user admin from 2.2.2.2 port %d\n' \
+            "$now" "$i" "$((4000 + i))" "$now" "$((i + 1))" "$((4001 + i))"
+    done >> "$TMP/log/wrapped.log"
+    run -0 "$PHALANXD" -c "$CONFIG" -no-api -alerts-file "$TMP/alerts.json"
+    [[ "$output" == *"agent stopped: 16 lines (16 parsed"* ]]
+    run -0 jq -r '.source.value + " " + (.events_count | tostring)' "$TMP/alerts.json"
+    [ "$(sort <<< "$output")" = "$(printf '2.2.2.1 6\n2.2.2.2 6')" ]
+}
+
+@test "live: a transform that does not compile is refused with the file and line" {
+    printf 'filenames:\n  - %s\ntransform: "Upper("\nlabels:\n  type: syslog\n' "$TMP/log/auth.log" > "$TMP/etc/acquis.yaml"
+    run -1 "$PHALANXD" -c "$CONFIG" -no-api -alerts-file "$TMP/alerts.json"
+    [[ "$output" == *"acquis.yaml:1: transform: compilation of 'Upper(' failed"* ]]
+}
