@@ -364,6 +364,8 @@ decode_labels(struct acq_source *s, const struct ynode *v, struct acq_error *err
         return shape_error(s, v, "labels", "a map of strings (type: ...)", err);
     if ((s->common.labels = calloc(v->n + 1, sizeof(*s->common.labels))) == NULL)
         return acq_config_errorf(s, v->line, err, "labels: out of memory");
+    /* Entries [0, nlabels) are the ones this loop filled; a failed strdup returns at once. */
+    s->common.nlabels = 0;
     for (size_t i = 0; i < v->n; i++) {
         const struct ynode *k = v->items[2 * i], *val = v->items[2 * i + 1];
         struct acq_label *l = &s->common.labels[s->common.nlabels];

@@ -25,9 +25,9 @@ struct acq_label {
 
 /* The keys every datasource has (CrowdSec's DataSourceCommonCfg). */
 struct acq_common {
-    char *source;   /* "file", "syslog", "journalctl" (inferred when absent, as CrowdSec) */
-    char *name;     /* name: (optional) */
-    char *mode;     /* "tail" (default) or "cat" */
+    char *source; /* "file", "syslog", "journalctl" (inferred when absent, as CrowdSec) */
+    char *name;   /* name: (optional) */
+    char *mode;   /* "tail" (default) or "cat" */
     char *log_level;
     char *unique_id;
     char *transform; /* an expression in the transform context, or NULL */
@@ -46,7 +46,7 @@ struct acq_line {
     const char *module; /* "file", "syslog", "journalctl" (Line.Module) */
     int64_t time_ns;    /* when it was read (wall clock, Line.Time) */
     const struct acq_common *common; /* labels, use_time_machine, transform of the source */
-    bool truncated;     /* the line was cut at the source's maximum length */
+    bool truncated;                  /* the line was cut at the source's maximum length */
 };
 
 /*

@@ -49,11 +49,11 @@
 
 #include "acquisition/internal.h"
 
-#define FILE_DEFAULT_MAX_BUFFER (64 * 1024)
-#define FILE_MAX_MAX_BUFFER     (64 * 1024 * 1024)
-#define FILE_CHUNK              (64 * 1024)
+#define FILE_DEFAULT_MAX_BUFFER ((size_t)64 * 1024)
+#define FILE_MAX_MAX_BUFFER     (64LL * 1024 * 1024)
+#define FILE_CHUNK              ((size_t)64 * 1024)
 /* Bytes read from one file per wake-up, so one busy file cannot starve the rest or stop. */
-#define FILE_READ_BUDGET   (1024 * 1024)
+#define FILE_READ_BUDGET   ((size_t)1024 * 1024)
 #define FILE_POLL_MS       250
 #define FILE_SAFETY_MS     1000
 #define FILE_MAX_FILES     4096
@@ -355,7 +355,8 @@ dsn_param(struct acq_source *s, const char *key, const char *val, bool *seen_lev
         n = strtoll(val, &end, 10);
         if (val[0] == '\0' || *end != '\0' || errno != 0 || (val[0] == ' ') ||
             n > FILE_MAX_MAX_BUFFER) {
-            acq_errorf(err, "could not parse max_buffer_size %.60s (expected an integer up to %d)",
+            acq_errorf(err,
+                       "could not parse max_buffer_size %.60s (expected an integer up to %lld)",
                        val, FILE_MAX_MAX_BUFFER);
             return -1;
         }
@@ -1091,6 +1092,11 @@ file_start(struct acq_source *s, struct acq_error *err)
     struct file_priv *p = s->priv;
     int e;
 
+    /*
+     * The table starts empty (priv_new and runtime_free leave nfiles at 0); said
+     * here so the loops over files[0, nfiles) never meet the calloc's NULL slots.
+     */
+    p->nfiles = 0;
     if ((p->files = calloc(FILE_MAX_FILES, sizeof(*p->files))) == NULL ||
         (p->pattern_wd = malloc(p->npatterns * sizeof(*p->pattern_wd))) == NULL ||
         (p->pattern_warned = calloc(p->npatterns, sizeof(*p->pattern_warned))) == NULL ||

@@ -67,8 +67,8 @@ int acq_emit_line(struct acq_source *s, const char *src, const char *line, size_
  * sequence of scalars (a lone scalar is refused, as yaml.v2 does).
  * acq_config_errorf always returns -1.
  */
-int acq_config_errorf(const struct acq_source *s, int line, struct acq_error *err,
-                      const char *fmt, ...) PRINTF_LIKE(4, 5);
+int acq_config_errorf(const struct acq_source *s, int line, struct acq_error *err, const char *fmt,
+                      ...) PRINTF_LIKE(4, 5);
 int acq_yaml_string(const struct acq_source *s, const struct ynode *doc, const char *key,
                     char **ret, struct acq_error *err);
 int acq_yaml_bool(const struct acq_source *s, const struct ynode *doc, const char *key, bool *ret,

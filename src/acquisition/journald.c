@@ -10,6 +10,7 @@
  * the journal's fd and a wake pipe, so stopping is prompt. With cursor_file
  * (ours) the position is saved after each entry and resumed on start.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -24,8 +25,8 @@
 #include "acquisition/journald.h"
 #include "common/str.h"
 
-#define JOURNALD_MAX_LINE    (64 * 1024) /* bufio.Scanner's limit in CrowdSec */
-#define JOURNALD_MAX_FIELD   (1024 * 1024)
+#define JOURNALD_MAX_LINE    ((size_t)64 * 1024) /* bufio.Scanner's limit in CrowdSec */
+#define JOURNALD_MAX_FIELD   ((size_t)1024 * 1024)
 #define JOURNALD_MAX_FILTERS 256
 #define JOURNALD_MAX_CURSOR  1024
 #define PRINT_CHAR_THRESHOLD 300
@@ -112,26 +113,37 @@ mangle_unit(const char *u)
     return r;
 }
 
-/* An option's value: "-u X", "-uX", "--unit X", "--unit=X". NULL when it is not that option. */
-static const char *
+/*
+ * Whether args[*i] is the option shrt ("-u") / lng ("--unit"): "-u X", "-uX",
+ * "--unit X", "--unit=X", its value in *ret (*i moved past a separate value).
+ * *missing when the option ends the list without its value.
+ */
+static bool
 option_value(char *const *args, size_t nargs, size_t *i, const char *shrt, const char *lng,
-             bool *missing)
+             const char **ret, bool *missing)
 {
-    const char *a = args[*i];
+    const char *a = args[*i], *eq;
     size_t ll = strlen(lng);
     *missing = false;
     if (strcmp(a, shrt) == 0 || strcmp(a, lng) == 0) {
         if (*i + 1 >= nargs) {
             *missing = true;
-            return NULL;
+            return false;
         }
-        return args[++*i];
+        *ret = args[++*i];
+        return true;
     }
-    if (strncmp(a, shrt, 2) == 0 && a[1] != '-' && a[2] != '\0')
-        return a + 2;
-    if (strncmp(a, lng, ll) == 0 && a[ll] == '=')
-        return a + ll + 1;
-    return NULL;
+    /* Character by character, each read only after the previous one matched a non-NUL one. */
+    if (a[0] == shrt[0] && a[1] == shrt[1] && a[1] != '-' && a[2] != '\0') {
+        *ret = a + 2;
+        return true;
+    }
+    /* lng has no '=': "--unit=X" is the one string whose first '=' follows the name. */
+    if ((eq = strchr(a, '=')) != NULL && (size_t)(eq - a) == ll && strncmp(a, lng, ll) == 0) {
+        *ret = eq + 1;
+        return true;
+    }
+    return false;
 }
 
 int
@@ -156,10 +168,9 @@ journald_compile_filters(char *const *args, size_t nargs, struct journald_op **r
     for (size_t i = 0; i < nargs; i++) {
         const char *a = args[i], *v;
         bool missing;
-        if ((v = option_value(args, nargs, &i, "-u", "--unit", &missing)) != NULL) {
+        if (option_value(args, nargs, &i, "-u", "--unit", &v, &missing)) {
             units[nunits++] = v;
-        } else if (!missing &&
-                   (v = option_value(args, nargs, &i, "-t", "--identifier", &missing)) != NULL) {
+        } else if (!missing && option_value(args, nargs, &i, "-t", "--identifier", &v, &missing)) {
             ids[nids++] = v;
         } else if (missing) {
             snprintf(err, errlen, "journalctl option %s needs a value", a);
@@ -508,13 +519,36 @@ local_midnight_usec(time_t t, int days_back, uint64_t *ret)
     return 0;
 }
 
+/*
+ * One unsigned decimal field of a --since date, 1 to maxdigits digits, at *p
+ * (advanced past it): what sscanf's "%4d"/"%2d" read, minus the leading
+ * blanks and sign it also took.
+ */
+static int
+since_field(const char **p, size_t maxdigits, int *ret)
+{
+    const char *s = *p;
+    char *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || (size_t)(end - s) > maxdigits)
+        return -1;
+    *ret = (int)v; /* at most 4 digits */
+    *p = end;
+    return 0;
+}
+
 int
 journald_parse_since(const char *s, uint64_t now_usec, uint64_t *ret_usec)
 {
     time_t now = (time_t)(now_usec / 1000000);
     struct tm tm;
     char *end;
-    int consumed = 0;
+    const char *q = s;
 
     if (strcmp(s, "now") == 0) {
         *ret_usec = now_usec;
@@ -547,20 +581,21 @@ journald_parse_since(const char *s, uint64_t now_usec, uint64_t *ret_usec)
         return 0;
     }
     memset(&tm, 0, sizeof(tm));
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &consumed) != 3)
+    if (since_field(&q, 4, &tm.tm_year) < 0 || *q++ != '-' || since_field(&q, 2, &tm.tm_mon) < 0 ||
+        *q++ != '-' || since_field(&q, 2, &tm.tm_mday) < 0)
         return -1;
-    if (s[consumed] != '\0') {
-        int more = 0;
-        if (sscanf(s + consumed, " %2d:%2d%n", &tm.tm_hour, &tm.tm_min, &more) != 2)
+    if (*q != '\0') {
+        while (isspace((unsigned char)*q))
+            q++;
+        if (since_field(&q, 2, &tm.tm_hour) < 0 || *q++ != ':' ||
+            since_field(&q, 2, &tm.tm_min) < 0)
             return -1;
-        consumed += more;
-        if (s[consumed] == ':') {
-            more = 0;
-            if (sscanf(s + consumed, ":%2d%n", &tm.tm_sec, &more) != 1)
+        if (*q == ':') {
+            q++;
+            if (since_field(&q, 2, &tm.tm_sec) < 0)
                 return -1;
-            consumed += more;
         }
-        if (s[consumed] != '\0')
+        if (*q != '\0')
             return -1;
     }
     if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||

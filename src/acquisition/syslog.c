@@ -256,6 +256,8 @@ read_datagrams(struct acq_source *s)
         socklen_t sl = sizeof(ss);
         char peer[INET6_ADDRSTRLEN];
         struct msg_ctx m = { .s = s, .peer = peer };
+        /* recvfrom leaves ss alone when the sender has no address: then the peer is "". */
+        ss.ss_family = AF_UNSPEC;
         /* MSG_TRUNC makes recvfrom return the real size of a longer datagram. */
         ssize_t n =
             recvfrom(p->udp_fd, p->dgram, p->max_len + 1, MSG_TRUNC, (struct sockaddr *)&ss, &sl);
@@ -295,6 +297,7 @@ accept_conns(struct acq_source *s)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         struct syslog_conn *c = NULL;
+        ss.ss_family = AF_UNSPEC; /* as in read_datagrams */
         int fd = accept4(p->tcp_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;

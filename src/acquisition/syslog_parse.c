@@ -269,8 +269,8 @@ time_from_unix(int64_t secs, struct syslog_time *ret)
 static bool
 time_is_zero(const struct syslog_time *t)
 {
-    int64_t secs = days_from_civil(t->year, t->month, t->day) * 86400 + t->hour * 3600 +
-                   t->min * 60 + t->sec - t->offset;
+    int64_t secs = days_from_civil(t->year, t->month, t->day) * 86400 + (int64_t)t->hour * 3600 +
+                   (int64_t)t->min * 60 + t->sec - t->offset;
     return t->nsec == 0 && secs == days_from_civil(1, 1, 1) * 86400;
 }
 

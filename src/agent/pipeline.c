@@ -35,7 +35,7 @@
 #define REPROCESS_ROUNDS 64 /* bound on overflow -> reprocess -> overflow chains per settle */
 
 struct line_slot {
-    size_t off, len; /* the raw line in batch->text */
+    size_t off, len;  /* the raw line in batch->text */
     const char *file; /* replay: the file it came from */
     /* live: Line.Src at batch->text + src_off, the source's labels, Module and read time */
     size_t src_off;

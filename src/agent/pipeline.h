@@ -70,8 +70,7 @@ void pipeline_free(struct run *r);
  * run on the wall clock (live sources) instead of event time. 0 or -1 with err.
  */
 int pipeline_begin(struct run *r, struct agent *a, const struct agent_replay_options *o,
-                   const struct agent_live_options *live, bool wall_clock,
-                   struct agent_error *err);
+                   const struct agent_live_options *live, bool wall_clock, struct agent_error *err);
 /* Hands a batch (owned, even on failure) to the workers, waiting for room. 0 or -1 (run failed). */
 int pipeline_feed(struct run *r, struct batch *b);
 /* No more input: drains and joins every stage. */

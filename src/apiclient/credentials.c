@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* The file holds a few short lines; anything bigger is not a credentials file. */
-#define CREDENTIALS_MAX_BYTES (64 * 1024)
+#define CREDENTIALS_MAX_BYTES ((size_t)64 * 1024)
 
 static int PRINTF_LIKE(2, 3) fail(struct apiclient_error *err, const char *fmt, ...)
 {
@@ -49,7 +49,7 @@ read_file(const char *path, char **ret, size_t *ret_len, struct apiclient_error 
         goto out;
     }
     if (len > CREDENTIALS_MAX_BYTES) {
-        fail(err, "%s: larger than %d bytes", path, CREDENTIALS_MAX_BYTES);
+        fail(err, "%s: larger than %zu bytes", path, CREDENTIALS_MAX_BYTES);
         goto out;
     }
     buf[len] = '\0';

@@ -30,6 +30,7 @@
 #include "apiclient/apiclient.h"
 #include "common/str.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -231,11 +232,27 @@ ack_read(struct apiclient_pusher *p, uint64_t *ret_seq, uint64_t *ret_off)
     if (n <= 0)
         return;
     buf[n] = '\0';
-    unsigned long long s, o;
-    if (sscanf(buf, "%llu %llu", &s, &o) == 2) {
-        *ret_seq = s;
-        *ret_off = o;
+    /* ack_write's "SEQ OFF\n"; anything else (or an overflow) counts as no ack. */
+    const char *q = buf;
+    char *end;
+    unsigned long long v[2];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1 && *q++ != ' ')
+            return;
+        if (*q < '0' || *q > '9')
+            return;
+        errno = 0;
+        v[k] = strtoull(q, &end, 10);
+        if (errno != 0)
+            return;
+        q = end;
     }
+    while (isspace((unsigned char)*q))
+        q++;
+    if (*q != '\0')
+        return;
+    *ret_seq = v[0];
+    *ret_off = v[1];
 }
 
 static int

@@ -111,14 +111,11 @@ bouncers_list(struct store *s, const struct cli_globals *g)
         struct cli_table *t = cli_table_new(raw ? csv : human, 7);
         for (size_t i = 0; t != NULL && i < n; i++) {
             char lp[64];
-            const char *valid = raw ? (v[i].revoked ? "pending" : "validated")
-                                    : (v[i].revoked ? "🚫" : "✔️");
-            const char *cells[] = { v[i].name,
-                                    v[i].ip_address,
-                                    valid,
-                                    fmt_time(v[i].last_pull, false, lp, sizeof(lp)),
-                                    v[i].type,
-                                    v[i].version,
+            const char *valid =
+                raw ? (v[i].revoked ? "pending" : "validated") : (v[i].revoked ? "🚫" : "✔️");
+            const char *cells[] = { v[i].name,     v[i].ip_address,
+                                    valid,         fmt_time(v[i].last_pull, false, lp, sizeof(lp)),
+                                    v[i].type,     v[i].version,
                                     v[i].auth_type };
             if (cli_table_add(t, cells) < 0)
                 rc = cli_fail("out of memory");

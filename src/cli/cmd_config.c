@@ -538,6 +538,7 @@ cli_cmd_config(int argc, char **argv)
 {
     struct cli_globals g;
     const char *action = NULL, *key = NULL, *dir = NULL;
+    enum { CONFIG_SHOW, CONFIG_BACKUP, CONFIG_RESTORE } act;
     struct cfgview v = { 0 };
     int rc = 1;
 
@@ -573,19 +574,24 @@ cli_cmd_config(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(action, "show") != 0 && strcmp(action, "backup") != 0 &&
-        strcmp(action, "restore") != 0) {
+    if (strcmp(action, "show") == 0) {
+        act = CONFIG_SHOW;
+    } else if (strcmp(action, "backup") == 0) {
+        act = CONFIG_BACKUP;
+    } else if (strcmp(action, "restore") == 0) {
+        act = CONFIG_RESTORE;
+    } else {
         fprintf(stderr,
                 "Error: unknown command \"%s\" for \"phalanx config\"\n"
                 "Run 'phalanx config --help' for usage.\n",
                 action);
         return 1;
     }
-    if (strcmp(action, "show") != 0 && dir == NULL)
+    if (act != CONFIG_SHOW && dir == NULL)
         return cli_fail("'phalanx config %s' needs a directory", action);
     if (cfgview_load(&g, &v) != 0)
         goto out;
-    if (strcmp(action, "show") == 0) {
+    if (act == CONFIG_SHOW) {
         if (key != NULL) {
             rc = show_key(&v, key);
         } else if (g.format == CLI_OUT_JSON) {
@@ -598,7 +604,7 @@ cli_cmd_config(int argc, char **argv)
             show_summary(&v);
             rc = 0;
         }
-    } else if (strcmp(action, "backup") == 0) {
+    } else if (act == CONFIG_BACKUP) {
         rc = backup(&v, &g, dir);
     } else {
         rc = restore(&v, dir);

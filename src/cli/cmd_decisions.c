@@ -603,12 +603,17 @@ parse_values(const char *buf, size_t len, struct import_list *l)
     return 0;
 }
 
-static char *
-json_field(const json_t *o, const char *key)
+/*
+ * The string member key of o into *ret (NULL when absent or null): 0, -1 when
+ * it is not a string, -ENOMEM.
+ */
+static int
+json_field(const json_t *o, const char *key, char **ret)
 {
     /* encoding/json matches keys case-insensitively when there is no exact match. */
     const char *k;
     json_t *v = json_object_get(o, key), *it;
+    *ret = NULL;
     if (v == NULL) {
         json_object_foreach((json_t *)o, k, it)
         {
@@ -619,8 +624,12 @@ json_field(const json_t *o, const char *key)
         }
     }
     if (v == NULL || json_is_null(v))
-        return NULL;
-    return json_is_string(v) ? strdup(json_string_value(v)) : (char *)-1;
+        return 0;
+    if (!json_is_string(v))
+        return -1;
+    if ((*ret = strdup(json_string_value(v))) == NULL)
+        return -ENOMEM;
+    return 0;
 }
 
 static int
@@ -652,13 +661,16 @@ parse_json(const char *buf, size_t len, struct import_list *l)
         }
         char **dst[] = { &it->duration, &it->reason, &it->scope, &it->type, &it->value };
         for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-            char *s = json_field(o, keys[k]);
-            if (s == (char *)-1) {
+            int r = json_field(o, keys[k], dst[k]);
+            if (r == -ENOMEM) {
+                json_decref(j);
+                return cli_fail("out of memory");
+            }
+            if (r < 0) {
                 json_decref(j);
                 return cli_fail("unable to parse json: item %zu: '%s' must be a string", i,
                                 keys[k]);
             }
-            *dst[k] = s;
         }
     }
     json_decref(j);
@@ -677,20 +689,26 @@ csv_record(const char *buf, size_t len, size_t *pos, struct str *f, size_t nf, s
         if (p < len && buf[p] == '"') {
             p++;
             for (;;) {
-                if (p >= len)
+                if (p >= len) {
+                    str_free(&cur);
                     return -1;
+                }
                 if (buf[p] == '"') {
                     if (p + 1 < len && buf[p + 1] == '"') {
-                        if (str_append_char(&cur, '"') < 0)
+                        if (str_append_char(&cur, '"') < 0) {
+                            str_free(&cur);
                             return -ENOMEM;
+                        }
                         p += 2;
                         continue;
                     }
                     p++;
                     break;
                 }
-                if (str_append_char(&cur, buf[p++]) < 0)
+                if (str_append_char(&cur, buf[p++]) < 0) {
+                    str_free(&cur);
                     return -ENOMEM;
+                }
             }
         } else {
             size_t s = p;
@@ -699,8 +717,10 @@ csv_record(const char *buf, size_t len, size_t *pos, struct str *f, size_t nf, s
             size_t e = p;
             if (e > s && buf[e - 1] == '\r')
                 e--;
-            if (str_append(&cur, buf + s, e - s) < 0)
+            if (str_append(&cur, buf + s, e - s) < 0) {
+                str_free(&cur);
                 return -ENOMEM;
+            }
         }
         if (p < len && buf[p] == '\r')
             p++;

@@ -72,8 +72,7 @@ out:
 static int
 lapi_register(const struct cli_globals *g, const char *url, const char *machine, const char *file)
 {
-    static const char alphabet[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     struct apiclient_error err = { { 0 }, 0 };
     char password[65], name[128], *path = NULL;
     unsigned char r[64];
@@ -116,8 +115,9 @@ lapi_register(const struct cli_globals *g, const char *url, const char *machine,
     } else {
         fprintf(stderr, "Local API credentials written to '%s'\n", file);
     }
-    fprintf(stderr, "Run 'phalanx machines validate %s' on the Local API's host, then restart "
-                    "phalanxd.\n",
+    fprintf(stderr,
+            "Run 'phalanx machines validate %s' on the Local API's host, then restart "
+            "phalanxd.\n",
             machine);
     rc = 0;
 out:

@@ -139,16 +139,19 @@ machines_list(struct store *s, const struct cli_globals *g)
         bool raw = g->format == CLI_OUT_RAW;
         static const char *const human[] = { "Name",    "IP Address", "Last Update",   "Status",
                                              "Version", "Auth Type",  "Last Heartbeat" };
-        static const char *const csv[] = { "machine_id", "ip_address", "updated_at",   "validated",
+        static const char *const csv[] = { "machine_id", "ip_address", "updated_at",    "validated",
                                            "version",    "auth_type",  "last_heartbeat" };
         struct cli_table *t = cli_table_new(raw ? csv : human, 7);
         for (size_t i = 0; t != NULL && i < n; i++) {
             char up[64], hb[96];
-            const char *status = raw ? (v[i].is_validated ? "true" : "false")
-                                     : (v[i].is_validated ? "✔️" : "🚫");
-            const char *cells[] = { v[i].machine_id, v[i].ip_address,
+            const char *status =
+                raw ? (v[i].is_validated ? "true" : "false") : (v[i].is_validated ? "✔️" : "🚫");
+            const char *cells[] = { v[i].machine_id,
+                                    v[i].ip_address,
                                     fmt_time(v[i].updated_at, false, up, sizeof(up)),
-                                    status, v[i].version, v[i].auth_type,
+                                    status,
+                                    v[i].version,
+                                    v[i].auth_type,
                                     fmt_heartbeat(v[i].last_heartbeat, !raw, hb, sizeof(hb)) };
             if (cli_table_add(t, cells) < 0)
                 rc = cli_fail("out of memory");
@@ -210,8 +213,7 @@ machines_inspect(struct store *s, const struct cli_globals *g, const char *name)
 static int
 random_alnum(char *out, size_t n)
 {
-    static const char alphabet[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     unsigned char r[128];
     if (n >= sizeof(r) || getrandom(r, n, 0) != (ssize_t)n)
         return -EIO;
@@ -326,7 +328,8 @@ machines_add(struct store *s, const struct cli_globals *g, const char *name,
         snprintf(url, sizeof(url), "%s", o->url);
     else if (default_url(g->config, url, sizeof(url)) != 0)
         goto fail;
-    struct apiclient_credentials creds = { .url = url, .login = (char *)name,
+    struct apiclient_credentials creds = { .url = url,
+                                           .login = (char *)name,
                                            .password = (char *)password };
     if (strcmp(file, "-") == 0) {
         printf("url: %s\nlogin: %s\npassword: %s\n", url, name, password);
@@ -363,8 +366,7 @@ machines_prune(struct store *s, int64_t max_age, bool not_validated_only, bool f
         if (!stale)
             continue;
         if (!force) {
-            fprintf(stderr, "would prune machine '%s' (use --force to delete)\n",
-                    v[i].machine_id);
+            fprintf(stderr, "would prune machine '%s' (use --force to delete)\n", v[i].machine_id);
             continue;
         }
         if (store_machine_delete(s, v[i].machine_id, &err) != 0)

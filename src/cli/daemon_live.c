@@ -241,7 +241,7 @@ daemon_push_alerts(const struct agent_config *cfg, const struct agent *a, const 
         apiclient_pusher_stats(lc.pusher, &st);
         if (st.pending == 0)
             break;
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        struct timespec ts = { 0, 100L * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
     if (st.pending != 0)
@@ -370,14 +370,14 @@ daemon_run_live(const struct daemon_flags *fl)
         rc = run_agent(&lc, fl, &cfg);
     } else {
         while (atomic_load(&lc.stop) == 0) {
-            struct timespec ts = { 0, 100 * 1000 * 1000 };
+            struct timespec ts = { 0, 100L * 1000 * 1000 };
             nanosleep(&ts, NULL);
         }
         rc = 0;
     }
     /* A cat-mode agent ends on its own; the Local API keeps serving until a signal. */
     while (rc == 0 && l != NULL && atomic_load(&lc.stop) == 0) {
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        struct timespec ts = { 0, 100L * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
     pthread_mutex_lock(&lc.lapi_mu);

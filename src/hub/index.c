@@ -567,7 +567,7 @@ hub_sha256_file(const char *path, char ret_hex[65])
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_DigestFinal_ex(ctx, md, &mdlen);
-    for (unsigned i = 0; i < 32; i++)
+    for (size_t i = 0; i < sizeof(md); i++)
         snprintf(ret_hex + 2 * i, 3, "%02x", md[i]);
 out:
     EVP_MD_CTX_free(ctx);
@@ -635,7 +635,7 @@ is_yaml(const char *name)
 static int
 add_local(struct hub *h, enum hub_type t, const char *stage, const char *fname, const char *path)
 {
-    if (h->nitems >= HUB_MAX_ITEMS * 2)
+    if (h->nitems >= (size_t)HUB_MAX_ITEMS * 2)
         return -E2BIG;
     struct hub_item *items = realloc(h->items, (h->nitems + 1) * sizeof(*items));
     if (items == NULL)

@@ -87,12 +87,19 @@ oom:
     return -1;
 }
 
+/* Replaces *l (which may hold an empty list's array) with the one string s. */
 static int
 strlist_set1(struct lapi_strlist *l, const char *s)
 {
-    if ((l->v = calloc(1, sizeof(*l->v))) == NULL || (l->v[0] = strdup(s)) == NULL)
+    struct lapi_strlist one = { 0 };
+
+    if ((one.v = calloc(1, sizeof(*one.v))) == NULL || (one.v[0] = strdup(s)) == NULL) {
+        free(one.v);
         return -1;
-    l->n = 1;
+    }
+    one.n = 1;
+    strlist_clear(l);
+    *l = one;
     return 0;
 }
 

@@ -229,6 +229,11 @@ test_since_table(void **state)
         { "soon", -1 },
         { "-5y", -1 },
         { "2023-11-01 10", -1 },
+        { "2023-11-1 10:20", 1698834000 }, /* one-digit fields, as "%2d" took them */
+        { "2023-11-01 -1:20", -1 },        /* no signs inside the fields */
+        { "2023-11-01 +10:20", -1 },
+        { "20231-11-01", -1 },
+        { "2023-11-01 10:20:301", -1 },
     };
     int failures = 0;
     UNUSED(state);

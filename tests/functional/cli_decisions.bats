@@ -262,6 +262,10 @@ teardown_file() {
     [ "$stderr" = "Error: item 1: missing 'value'" ]
     run -1 --separate-stderr "$PHALANX" decisions import -i "$LTMP/missing.json" -c "$CFG"
     [[ "$stderr" == "Error: unable to read from $LTMP/missing.json: No such file"* ]]
+    # an unterminated quote: the error alone (the sanitizer build once reported a leak here)
+    printf 'value,type\n"192.0.2.1,ban\n' > "$LTMP/open.csv"
+    run -1 --separate-stderr "$PHALANX" decisions import -i "$LTMP/open.csv" -c "$CFG"
+    [ "$stderr" = "Error: unable to parse csv: line 2: bad quoting" ]
 }
 
 @test "decisions list on 100k alerts with 100k active decisions: first page fast; import of 100k values" {
