@@ -10,6 +10,9 @@ build=${1:-build}
 state=${PHALANX_STATE:-var}
 phalanx="$build/phalanx"
 phalanxd="$build/phalanxd"
+# a meson build dir without make build's links (the tests run this script on the sanitizer build)
+[ -x "$phalanx" ] || phalanx="$build/src/bin/phalanx"
+[ -x "$phalanxd" ] || phalanxd="$build/src/bin/phalanxd"
 listen=${PHALANX_LISTEN:-127.0.0.1:8080}
 top=$PWD
 
