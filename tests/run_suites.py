@@ -159,8 +159,9 @@ def bats_once(files, env, totals, suite):
 
 def pg_database(conninfo, name):
     """A fresh database on the test cluster; the conninfo naming it, or None."""
-    r = subprocess.run(["psql", conninfo, "-qc", f"DROP DATABASE IF EXISTS {name}; "
-                        f"CREATE DATABASE {name}"], capture_output=True, text=True)
+    # two commands: CREATE DATABASE cannot run in the implicit transaction of a multi-statement -c
+    r = subprocess.run(["psql", conninfo, "-q", "-c", f"DROP DATABASE IF EXISTS {name}",
+                        "-c", f"CREATE DATABASE {name}"], capture_output=True, text=True)
     if r.returncode != 0:
         return None
     return " ".join(w for w in conninfo.split() if not w.startswith("dbname=")) + f" dbname={name}"
