@@ -12,6 +12,7 @@ struct cli_command {
 
 static const struct cli_command commands[] = {
     { "alerts", "Manage alerts", cli_cmd_alerts },
+    { "allowlists", "Manage centralized allowlists", cli_cmd_allowlists },
     { "bouncers", "Manage bouncers [requires local API]", cli_cmd_bouncers },
     { "decisions", "Manage decisions", cli_cmd_decisions },
     { "collections", "Manage collections from hub", cli_cmd_items },

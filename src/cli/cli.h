@@ -29,5 +29,6 @@ int cli_cmd_hub(int argc, char **argv);
 int cli_cmd_items(int argc, char **argv); /* argv[0]: collections, parsers, scenarios... */
 int cli_cmd_simulation(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
+int cli_cmd_allowlists(int argc, char **argv);
 
 #endif

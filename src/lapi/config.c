@@ -3,11 +3,13 @@
  * api.server (enable, listen_uri, profiles_path, tls, trusted_ips,
  * trusted_proxies, use_forwarded_for_headers, auto_registration) and db_config (type,
  * db_path for SQLite; host, port, user, password, db_name, sslmode for
- * PostgreSQL, turned into a libpq conninfo with every value quoted).
+ * PostgreSQL, turned into a libpq conninfo with every value quoted; flush).
  * Other sections and keys belong to other modules and are left alone.
  */
 #include "config/config.h"
 #include "lapi/internal.h"
+
+#include "common/gotime.h"
 
 #define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
 
@@ -253,6 +255,69 @@ conninfo_add(char *buf, size_t size, size_t *len, const char *key, const char *v
     return 0;
 }
 
+/* A duration key of db_config.flush (Go syntax, "d" accepted) into *ret; absent leaves it. */
+static int
+flush_duration(const struct ynode *map, const char *key, const char *what, const char *path,
+               int64_t *ret, struct lapi_error *err)
+{
+    const char *v = scalar(map, key);
+    int64_t ns = 0;
+
+    if (v == NULL)
+        return 0;
+    if (gotime_parse_duration_days(v, strlen(v), &ns) != 0 || ns < 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s: db_config.flush.%s: invalid duration '%.100s'",
+                 path, what, v);
+        return -1;
+    }
+    *ret = ns;
+    return 0;
+}
+
+/* db_config.flush, as CrowdSec's StartFlushScheduler reads it. */
+static int
+load_flush(const struct ynode *db, const char *path, struct lapi_flush_config *f,
+           struct lapi_error *err)
+{
+    const struct ynode *fl = ynode_map_get(db, "flush");
+    const struct ynode *ag, *bo;
+    const char *mi;
+
+    f->interval = (int64_t)60 * 1000000000;
+    if (fl == NULL || fl->type != YNODE_MAP)
+        return 0;
+    f->enabled = true;
+    if ((mi = scalar(fl, "max_items")) != NULL) {
+        char *end = NULL;
+        errno = 0;
+        long long n = strtoll(mi, &end, 10);
+        if (errno != 0 || end == mi || *end != '\0' || n <= 0) {
+            snprintf(err->msg, sizeof(err->msg),
+                     "%s: db_config.flush.max_items can't be zero or negative (%.60s)", path, mi);
+            return -1;
+        }
+        f->max_items = n;
+    }
+    ag = ynode_map_get(fl, "agents_autodelete");
+    bo = ynode_map_get(fl, "bouncers_autodelete");
+    if (flush_duration(fl, "max_age", "max_age", path, &f->max_age, err) != 0 ||
+        flush_duration(fl, "interval", "interval", path, &f->interval, err) != 0 ||
+        flush_duration(ag, "cert", "agents_autodelete.cert", path, &f->agents_cert, err) != 0 ||
+        flush_duration(ag, "login_password", "agents_autodelete.login_password", path,
+                       &f->agents_password, err) != 0 ||
+        flush_duration(bo, "cert", "bouncers_autodelete.cert", path, &f->bouncers_cert, err) != 0 ||
+        flush_duration(bo, "api_key", "bouncers_autodelete.api_key", path, &f->bouncers_api_key,
+                       err) != 0)
+        return -1;
+    if (f->interval <= 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s: db_config.flush.interval must be positive", path);
+        return -1;
+    }
+    f->agents_api_key = scalar(ag, "api_key") != NULL;
+    f->bouncers_password = scalar(bo, "login_password") != NULL;
+    return 0;
+}
+
 static int
 read_file(const char *path, char **ret, size_t *ret_len, struct lapi_error *err)
 {
@@ -318,7 +383,7 @@ lapi_config_load(const char *path, struct lapi_config *ret, struct lapi_error *e
         }
         c.enable = b == 1;
     }
-    if (load_server_extras(server, path, &c, err) != 0)
+    if (load_server_extras(server, path, &c, err) != 0 || load_flush(db, path, &c.flush, err) != 0)
         goto out;
     const char *s = scalar(server, "listen_uri");
     const char *prof = scalar(server, "profiles_path");

@@ -44,12 +44,15 @@ struct lapi {
     size_t secret_len;
     char *secret_env; /* CS_LAPI_SECRET when set (owned copy) */
     uint16_t port;
+    struct lapi_jobs *jobs; /* the flush thread, NULL without db_config.flush */
 };
 
 enum lapi_auth {
     LAPI_AUTH_NONE,
     LAPI_AUTH_KEY, /* bouncer X-Api-Key */
     LAPI_AUTH_JWT, /* machine Bearer token */
+    /* either, chosen from the headers as CrowdSec's eitherAuthMiddleware (usage-metrics) */
+    LAPI_AUTH_EITHER,
 };
 
 struct lapi_request {
@@ -96,6 +99,17 @@ extern const struct lapi_route lapi_routes_watchers[];
 extern const size_t lapi_routes_watchers_n;
 extern const struct lapi_route lapi_routes_alerts[];
 extern const size_t lapi_routes_alerts_n;
+extern const struct lapi_route lapi_routes_allowlists[];
+extern const size_t lapi_routes_allowlists_n;
+extern const struct lapi_route lapi_routes_metrics[];
+extern const size_t lapi_routes_metrics_n;
+
+/*
+ * POST /v1/alerts' allowlist check (routes_allowlists.c): alerts without
+ * decisions whose Ip/Range source is allowlisted are dropped (cleared, the
+ * rest moved down, order kept), as CrowdSec's CreateAlert. The new count.
+ */
+size_t lapi_allowlist_filter_alerts(struct lapi_request *r, struct alert *alerts, size_t n);
 
 /* Responses (server.c). The JSON variants take the reference of j. */
 void lapi_reply_message(struct lapi_response *out, unsigned status, const char *msg);
@@ -222,5 +236,18 @@ bool lapi_ratelimit_allow(struct lapi_ratelimit *rl, const struct ip_addr *ip, i
  * or -ENOMEM.
  */
 int lapi_gunzip(const char *in, size_t len, size_t limit, char **ret, size_t *ret_len);
+
+/* --- background database maintenance (jobs.c) --- */
+
+struct lapi_jobs;
+/*
+ * Starts the flush thread for c->flush (first run one interval from now).
+ * shared is the API's store, used as is on SQLite; on PostgreSQL the job
+ * opens its own connection. NULL with a message.
+ */
+struct lapi_jobs *lapi_jobs_start(const struct lapi_config *c, struct store *shared,
+                                  struct lapi_error *err);
+/* Wakes the thread, waits for the current step to finish, frees everything; NULL ok. */
+void lapi_jobs_stop(struct lapi_jobs *j);
 
 #endif

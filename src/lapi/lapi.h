@@ -59,6 +59,21 @@ struct lapi_auto_registration {
     struct lapi_strlist allowed_ranges; /* CIDRs the registering peer must be in */
 };
 
+/*
+ * db_config.flush (CrowdSec's FlushDBCfg): the LAPI's background retention
+ * job runs only when the section is present, as in CrowdSec. Durations in ns
+ * (Go durations, "d" accepted), 0 = that rule is off.
+ */
+struct lapi_flush_config {
+    bool enabled;
+    int64_t max_items;                       /* alerts kept by count (> 0 when given) */
+    int64_t max_age;                         /* alerts kept by age */
+    int64_t agents_cert, agents_password;    /* agents_autodelete.{cert, login_password} */
+    int64_t bouncers_cert, bouncers_api_key; /* bouncers_autodelete.{cert, api_key} */
+    bool agents_api_key, bouncers_password;  /* set but unsupported (warned about) */
+    int64_t interval; /* between runs: 1 min; "interval" (not a CrowdSec key) for tests */
+};
+
 /* What phalanxd needs from config.yaml (api.server, db_config). Strings are malloc'd. */
 struct lapi_config {
     bool enable;         /* api.server.enable (default true) */
@@ -78,6 +93,7 @@ struct lapi_config {
     /* Token buckets per client address on POST /v1/watchers and /v1/watchers/login. */
     unsigned login_rate_burst;      /* default 20 requests */
     unsigned login_rate_per_minute; /* default 120 */
+    struct lapi_flush_config flush;
 };
 
 /* Reads config.yaml; 0 or -1 with a message naming the file and line. */
@@ -104,7 +120,7 @@ void lapi_stop(struct lapi *l);
  * Everything is loaded first and swapped in only when all of it loaded, so
  * a bad file leaves the running settings untouched (-1 with a message).
  * Requests being handled finish with the old settings; new ones see the new
- * ones. listen_uri, the database, the thread pool and whether TLS is on at
+ * ones. listen_uri, the database (db_config.flush too), the thread pool and whether TLS is on at
  * all are fixed at lapi_start() (a change there needs a restart). Safe to
  * call from any thread except an MHD callback; not from a signal handler.
  */

@@ -74,6 +74,7 @@ post_alerts(struct lapi_request *r, struct lapi_response *out)
         lapi_reply_message(out, 422, msg);
         goto out;
     }
+    n = lapi_allowlist_filter_alerts(r, alerts, n);
     for (size_t i = 0; i < n; i++) {
         if (model_strset(&alerts[i].machine_id, r->machine_id) != 0) {
             lapi_reply_message(out, 500, "out of memory");

@@ -132,7 +132,19 @@ static const struct route_table route_tables[] = {
     { lapi_routes_decisions, &lapi_routes_decisions_n },
     { lapi_routes_watchers, &lapi_routes_watchers_n },
     { lapi_routes_alerts, &lapi_routes_alerts_n },
+    { lapi_routes_allowlists, &lapi_routes_allowlists_n },
+    { lapi_routes_metrics, &lapi_routes_metrics_n },
 };
+
+/*
+ * Routes whose {arg} may hold a '/': MHD hands over the path unescaped, and
+ * a CIDR comes as "1.2.3.0%2F24" (CrowdSec's router uses the raw path).
+ */
+static bool
+arg_may_have_slash(const struct lapi_route *rt)
+{
+    return strcmp(rt->path, "/v1/allowlists/check/") == 0;
+}
 
 static bool
 path_matches(const struct lapi_route *rt, const char *path, const char **ret_arg)
@@ -140,7 +152,8 @@ path_matches(const struct lapi_route *rt, const char *path, const char **ret_arg
     if (!rt->with_arg)
         return strcmp(rt->path, path) == 0;
     size_t n = strlen(rt->path);
-    if (strncmp(rt->path, path, n) != 0 || path[n] == '\0' || strchr(path + n, '/') != NULL)
+    if (strncmp(rt->path, path, n) != 0 || path[n] == '\0' ||
+        (!arg_may_have_slash(rt) && strchr(path + n, '/') != NULL))
         return false;
     *ret_arg = path + n;
     return true;
@@ -273,6 +286,24 @@ is_gzip(const char *ce)
     return n == 4 && strncasecmp(ce, "gzip", 4) == 0;
 }
 
+/*
+ * CrowdSec's eitherAuthMiddleware: an API key, else a bearer token, else a
+ * log processor guessed from its User-Agent (JWT), else a bouncer (its key
+ * or its client certificate).
+ */
+static enum lapi_auth
+either_auth(struct MHD_Connection *c, const struct lapi_request *r)
+{
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Api-Key");
+    if (key != NULL && key[0] != '\0')
+        return LAPI_AUTH_KEY;
+    if (r->authorization != NULL && r->authorization[0] != '\0')
+        return LAPI_AUTH_JWT;
+    if (r->user_agent != NULL && strncmp(r->user_agent, "crowdsec/", 9) == 0)
+        return LAPI_AUTH_JWT;
+    return LAPI_AUTH_KEY;
+}
+
 static enum MHD_Result on_headers_locked(struct lapi *l, struct conn_state *st,
                                          struct MHD_Connection *c, const char *url,
                                          const char *method);
@@ -331,7 +362,10 @@ on_headers_locked(struct lapi *l, struct conn_state *st, struct MHD_Connection *
         return answer_now(st, c, 400, "{\"message\":\"too many query parameters\"}");
 
     st->limit = LAPI_BODY_MAX_UNAUTH;
-    if (st->route->auth == LAPI_AUTH_KEY) {
+    enum lapi_auth auth = st->route->auth;
+    if (auth == LAPI_AUTH_EITHER)
+        auth = either_auth(c, r);
+    if (auth == LAPI_AUTH_KEY) {
         /* As CrowdSec: a client certificate, when there is one, decides alone. */
         if (lapi_request_has_cert(r)) {
             char msg[320];
@@ -345,7 +379,7 @@ on_headers_locked(struct lapi *l, struct conn_state *st, struct MHD_Connection *
                 return answer_now(st, c, 403, "{\"message\":\"access forbidden\"}");
         }
         st->limit = LAPI_BODY_MAX_AUTH;
-    } else if (st->route->auth == LAPI_AUTH_JWT) {
+    } else if (auth == LAPI_AUTH_JWT) {
         char msg[128];
         const char *authz =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -532,6 +566,7 @@ lapi_free(struct lapi *l)
 {
     if (l == NULL)
         return;
+    lapi_jobs_stop(l->jobs);
     if (l->mhd != NULL)
         MHD_stop_daemon(l->mhd);
     lapi_tls_free(l->tls);
@@ -596,6 +631,8 @@ lapi_start(const struct lapi_config *c, struct lapi **ret, struct lapi_error *er
         snprintf(err->msg, sizeof(err->msg), "database (%s): %s", c->db_type, serr.msg);
         goto fail;
     }
+    if (c->flush.enabled && (l->jobs = lapi_jobs_start(c, l->store, err)) == NULL)
+        goto fail;
     if (c->profiles_path != NULL) {
         struct profiles_error perr = { { 0 }, 0, { 0 } };
         if ((l->profiles = profiles_load(c->profiles_path, &perr)) == NULL) {

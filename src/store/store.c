@@ -337,7 +337,44 @@ static const char *const migration_v2[] = {
     NULL,
 };
 
-static const char *const *const migrations[STORE_SCHEMA_VERSION] = { migration_v1, migration_v2 };
+/*
+ * 3: CrowdSec 1.6's allowlists (named lists of addresses and ranges, with the
+ * decisions' range encoding so containment is a range query) and the usage
+ * metrics that machines and bouncers push (allowlists.c, metrics.c).
+ * expires_at 0 is "never"; pushed_at NULL is "not sent to the console".
+ * IF NOT EXISTS: a database whose recorded version was set back (as the
+ * storage tests do) migrates again without failing on these tables.
+ */
+static const char *const migration_v3[] = {
+    "CREATE TABLE IF NOT EXISTS allowlists ("
+    " id @ID@, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',"
+    " allowlist_id TEXT NOT NULL DEFAULT '', from_console INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS allowlist_items ("
+    " id @ID@, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL DEFAULT 0, comment TEXT NOT NULL DEFAULT '',"
+    " value TEXT NOT NULL, start_ip BIGINT NOT NULL DEFAULT 0, end_ip BIGINT NOT NULL DEFAULT 0,"
+    " start_suffix BIGINT NOT NULL DEFAULT 0, end_suffix BIGINT NOT NULL DEFAULT 0,"
+    " ip_size INTEGER NOT NULL DEFAULT 0,"
+    " allowlist_id BIGINT NOT NULL REFERENCES allowlists (id) ON DELETE CASCADE)",
+    "CREATE INDEX IF NOT EXISTS allowlist_items_list ON allowlist_items (allowlist_id, value)",
+    "CREATE INDEX IF NOT EXISTS allowlist_items_range ON allowlist_items"
+    " (ip_size, start_ip, end_ip)",
+    "CREATE TABLE IF NOT EXISTS metrics ("
+    " id @ID@, generated_type TEXT NOT NULL, generated_by TEXT NOT NULL,"
+    " collected_at BIGINT NOT NULL, pushed_at BIGINT, payload TEXT NOT NULL,"
+    " version TEXT NOT NULL DEFAULT '', os_name TEXT NOT NULL DEFAULT '',"
+    " os_family TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '',"
+    " feature_flags TEXT NOT NULL DEFAULT '', hub_items TEXT NOT NULL DEFAULT '',"
+    " datasources TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX IF NOT EXISTS metrics_generated ON metrics"
+    " (generated_type, generated_by, collected_at)",
+    "CREATE INDEX IF NOT EXISTS metrics_collected_at ON metrics (collected_at)",
+    NULL,
+};
+
+static const char *const *const migrations[STORE_SCHEMA_VERSION] = { migration_v1, migration_v2,
+                                                                     migration_v3 };
 
 static int
 expand_ddl(const struct store *s, const char *ddl, struct str *out)

@@ -42,7 +42,7 @@ struct store_params {
 };
 
 /* Latest schema version store_migrate() brings a database to. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * Opens a database: type "sqlite" (dsn: path, created if missing) or
@@ -215,6 +215,47 @@ struct store_flush_config {
 int store_flush(struct store *s, const struct store_flush_config *c, int64_t now,
                 int64_t *ret_deleted, struct store_error *err);
 
+/* What one store_flush_run() did, for the log. */
+struct store_flush_report {
+    int64_t orphan_events, orphan_decisions;
+    int64_t total_alerts; /* alerts before the run */
+    int64_t by_age, by_count;
+};
+
+/* store_flush with the counts of each step in *ret (overwritten). */
+int store_flush_run(struct store *s, const struct store_flush_config *c, int64_t now,
+                    struct store_flush_report *ret, struct store_error *err);
+
+/*
+ * CrowdSec's FlushAgentsAndBouncers. Each limit is a duration in ns, 0 = off.
+ * Machines of that auth_type ("tls" / "password") whose last heartbeat is
+ * older than the limit, that own no alert and are not on 127.0.0.1 or ::1;
+ * bouncers of that auth_type ("tls" / "api-key") that last pulled longer ago
+ * than the limit. Never heartbeated machines and never pulled bouncers stay.
+ * On return ret holds the number of rows deleted per field.
+ */
+struct store_autodelete {
+    int64_t agents_cert, agents_password;
+    int64_t bouncers_cert, bouncers_api_key;
+};
+int store_autodelete_run(struct store *s, const struct store_autodelete *limits, int64_t now,
+                         struct store_autodelete *ret, struct store_error *err);
+
+/* --- singleton jobs across nodes sharing a database --- */
+
+/* The lease of the periodic flush (an arbitrary constant, "phxflush"). */
+#define STORE_LEASE_FLUSH ((int64_t)0x706878666c757368LL)
+
+/*
+ * Takes the lease key for this connection without waiting: on PostgreSQL a
+ * session advisory lock (pg_try_advisory_lock), released by
+ * store_release_lease() or when the connection ends, so a node that dies
+ * holding it frees it; on SQLite always granted (one node per file).
+ * *ret_held tells whether we got it. A lease taken must be released once.
+ */
+int store_try_lease(struct store *s, int64_t key, bool *ret_held, struct store_error *err);
+int store_release_lease(struct store *s, int64_t key, struct store_error *err);
+
 /* --- machines (watchers) and bouncers --- */
 
 struct store_machine {
@@ -270,5 +311,105 @@ int store_bouncer_update_info(struct store *s, const char *name, const char *ip_
                               const char *type, const char *version, int64_t now,
                               struct store_error *err);
 int store_bouncer_delete(struct store *s, const char *name, struct store_error *err);
+
+/* --- allowlists (CrowdSec 1.6's centralized allowlists, allowlists.c) --- */
+
+/* One address or CIDR of an allowlist. Strings are malloc'd, never NULL. */
+struct store_allowlist_item {
+    int64_t id, created_at, updated_at;
+    int64_t expires_at; /* 0 = never */
+    char *value, *comment;
+};
+
+struct store_allowlist {
+    int64_t id, created_at, updated_at;
+    char *name, *description, *allowlist_id; /* allowlist_id: the console's id, "" for local */
+    bool from_console;
+    struct store_allowlist_item *items; /* every item, expired ones too, by id */
+    size_t nitems;
+};
+
+/* A list of malloc'd strings. */
+struct store_strings {
+    char **v;
+    size_t n;
+};
+
+void store_allowlist_clear(struct store_allowlist *a);
+void store_allowlists_free(struct store_allowlist *v, size_t n);
+void store_strings_clear(struct store_strings *l);
+
+/* CreateAllowList; -EEXIST "allowlist 'NAME' already exists". */
+int store_allowlist_create(struct store *s, const char *name, const char *description, int64_t now,
+                           int64_t *ret_id, struct store_error *err);
+/* DeleteAllowList (items go with it); -ENOENT "allowlist NAME not found". */
+int store_allowlist_delete(struct store *s, const char *name, struct store_error *err);
+/* GetAllowList, items only when with_items; -ENOENT "allowlist 'NAME' not found". */
+int store_allowlist_get(struct store *s, const char *name, bool with_items,
+                        struct store_allowlist *ret, struct store_error *err);
+/* ListAllowLists by id; *ret freed with store_allowlists_free. */
+int store_allowlist_list(struct store *s, bool with_items, struct store_allowlist **ret,
+                         size_t *ret_n, struct store_error *err);
+
+/* What to add: value (IP or CIDR), comment, expires_at (0 = never). */
+struct store_allowlist_entry {
+    const char *value, *comment;
+    int64_t expires_at;
+};
+
+/*
+ * AddToAllowlist, in one transaction: a value that is not an IP or CIDR is
+ * skipped (not counted). ret_added (may be NULL): the items stored.
+ */
+int store_allowlist_add(struct store *s, int64_t list_id, const struct store_allowlist_entry *v,
+                        size_t n, int64_t now, size_t *ret_added, struct store_error *err);
+/* RemoveFromAllowlist: the items of list_id whose value is one of values. */
+int store_allowlist_remove(struct store *s, int64_t list_id, const char *const *values, size_t n,
+                           int64_t *ret_removed, struct store_error *err);
+/*
+ * IsAllowlistedBy: for an IP or CIDR, "VALUE from LIST[ (COMMENT)]" for every
+ * unexpired item that contains it or that it contains, sorted by list name
+ * (stable). -EINVAL when value is neither an IP nor a CIDR.
+ */
+int store_allowlist_match(struct store *s, const char *value, int64_t now,
+                          struct store_strings *ret, struct store_error *err);
+/*
+ * ApplyAllowlistsToExistingDecisions: active IP/range decisions that contain
+ * or are contained by an unexpired item get until = now. ret_count: how many.
+ */
+int store_allowlist_apply(struct store *s, int64_t now, int64_t *ret_count,
+                          struct store_error *err);
+
+/* --- usage metrics (POST /v1/usage-metrics, metrics.c) --- */
+
+/* Rows kept per machine or bouncer, and their age limit (CrowdSec: 7 days). */
+#define STORE_METRICS_KEEP    2000
+#define STORE_METRICS_MAX_AGE ((int64_t)7 * 24 * 3600 * 1000000000)
+
+/*
+ * One push: who (generated_type "LP" for a machine, "RC" for a bouncer;
+ * generated_by its id or name), when, the payload as CrowdSec stores it
+ * ({"metrics": ...} or {"type": ..., "metrics": ...}) and the base metrics
+ * CrowdSec copies onto the machine or bouncer (feature_flags joined with
+ * ","; hub_items and datasources as JSON text, "" for none).
+ */
+struct store_metrics {
+    int64_t id;
+    int64_t collected_at, pushed_at; /* pushed_at 0 = not sent */
+    char *generated_type, *generated_by, *payload;
+    char *version, *os_name, *os_family, *os_version, *feature_flags, *hub_items, *datasources;
+};
+
+void store_metrics_clear(struct store_metrics *m);
+/*
+ * Stores m (NULL strings are ""), then, in the same transaction, drops the
+ * generator's rows beyond the latest STORE_METRICS_KEEP and every row older
+ * than collected_at - STORE_METRICS_MAX_AGE.
+ */
+int store_metrics_insert(struct store *s, const struct store_metrics *m, int64_t *ret_id,
+                         struct store_error *err);
+/* The latest push of (type, by); -ENOENT when there is none. */
+int store_metrics_latest(struct store *s, const char *generated_type, const char *generated_by,
+                         struct store_metrics *ret, struct store_error *err);
 
 #endif
