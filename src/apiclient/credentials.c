@@ -161,6 +161,29 @@ out:
 }
 
 /* A YAML scalar: plain when that reads back as the same string, else double-quoted. */
+/* Length of the valid UTF-8 sequence at s (shortest form, no surrogates), its code point in *cp; 0
+ * if invalid. */
+static size_t
+utf8_decode(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc0 ? 2 : 0;
+    static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+    if (n == 0 || u[0] > 0xf4)
+        return 0;
+    uint32_t v = u[0] & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (u[i] & 0x3f);
+    }
+    if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
 static int
 yaml_scalar(struct str *b, const char *s)
 {
@@ -176,7 +199,9 @@ yaml_scalar(struct str *b, const char *s)
         plain = false;
     for (const char *p = s; plain && *p != '\0'; p++) {
         unsigned char ch = (unsigned char)*p;
-        if (ch < 0x20 || ch == 0x7f || ch == '#' || ch == '"' || ch == '\\')
+        /* anything outside ASCII goes quoted, where the code points YAML reads as breaks or
+         * refuses can be escaped */
+        if (ch < 0x20 || ch >= 0x7f || ch == '#' || ch == '"' || ch == '\\')
             plain = false;
         else if (ch == ':' && (p[1] == ' ' || p[1] == '\0'))
             plain = false;
@@ -187,15 +212,32 @@ yaml_scalar(struct str *b, const char *s)
         return str_append_cstr(b, s);
     if (str_append_char(b, '"') != 0)
         return -ENOMEM;
-    for (const char *p = s; *p != '\0'; p++) {
+    for (const char *p = s; *p != '\0';) {
         unsigned char ch = (unsigned char)*p;
         int r;
-        if (ch == '"' || ch == '\\')
-            r = str_appendf(b, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
-            r = str_appendf(b, "\\x%02x", ch);
-        else
-            r = str_append_char(b, (char)ch);
+        if (ch < 0x80) {
+            if (ch == '"' || ch == '\\')
+                r = str_appendf(b, "\\%c", ch);
+            else if (ch < 0x20 || ch == 0x7f)
+                r = str_appendf(b, "\\x%02x", ch);
+            else
+                r = str_append_char(b, (char)ch);
+            p++;
+        } else {
+            uint32_t cp;
+            size_t n = utf8_decode(p, &cp);
+            if (n == 0)
+                return -EINVAL; /* YAML files are UTF-8: such a value cannot be written */
+            /* C1 controls and non-characters are refused raw by libyaml; U+0085, U+2028 and
+             * U+2029 would read back as line breaks */
+            if ((cp >= 0x80 && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff)
+                r = str_appendf(b, "\\u%04x", (unsigned)cp);
+            else if (cp == 0x2028 || cp == 0x2029)
+                r = str_appendf(b, "\\%c", cp == 0x2028 ? 'L' : 'P');
+            else
+                r = str_append(b, p, n);
+            p += n;
+        }
         if (r != 0)
             return -ENOMEM;
     }
@@ -207,10 +249,12 @@ yaml_pair(struct str *b, const char *key, const char *value)
 {
     if (value == NULL || value[0] == '\0')
         return 0;
-    if (str_appendf(b, "%s: ", key) != 0 || yaml_scalar(b, value) != 0 ||
-        str_append_char(b, '\n') != 0)
-        return -ENOMEM;
-    return 0;
+    int rc = str_appendf(b, "%s: ", key);
+    if (rc == 0)
+        rc = yaml_scalar(b, value);
+    if (rc == 0)
+        rc = str_append_char(b, '\n');
+    return rc != 0 ? (rc == -EINVAL ? -EINVAL : -ENOMEM) : 0;
 }
 
 int
@@ -221,12 +265,16 @@ apiclient_credentials_save(const char *path, const struct apiclient_credentials 
     char *tmp = NULL;
     int fd = -1, rc = -1;
 
-    if (yaml_pair(&b, "url", c->url) != 0 || yaml_pair(&b, "login", c->login) != 0 ||
-        yaml_pair(&b, "password", c->password) != 0 ||
-        yaml_pair(&b, "ca_cert_path", c->ca_cert_path) != 0 ||
-        yaml_pair(&b, "key_path", c->key_path) != 0 ||
-        yaml_pair(&b, "cert_path", c->cert_path) != 0) {
-        fail(err, "%s: out of memory", path);
+    int prc = yaml_pair(&b, "url", c->url);
+    prc = prc != 0 ? prc : yaml_pair(&b, "login", c->login);
+    prc = prc != 0 ? prc : yaml_pair(&b, "password", c->password);
+    prc = prc != 0 ? prc : yaml_pair(&b, "ca_cert_path", c->ca_cert_path);
+    prc = prc != 0 ? prc : yaml_pair(&b, "key_path", c->key_path);
+    prc = prc != 0 ? prc : yaml_pair(&b, "cert_path", c->cert_path);
+    if (prc != 0) {
+        fail(err, "%s: %s", path,
+             prc == -EINVAL ? "a value is not valid UTF-8, which a YAML file cannot hold"
+                            : "out of memory");
         goto out;
     }
     size_t tlen = strlen(path) + 16;

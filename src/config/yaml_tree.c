@@ -89,7 +89,9 @@ ytree_parse(const char *buf, size_t len, struct ytree **ret, char *err, size_t e
         free(t);
         return -ENOMEM;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    /* libyaml asserts on a NULL input, even an empty one */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(buf != NULL ? buf : ""),
+                                 buf != NULL ? len : 0);
     while (!done) {
         struct ynode *n = NULL;
         if (!yaml_parser_parse(&parser, &ev)) {
