@@ -22,17 +22,19 @@ trap 'kill $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$T"' EXIT
 command -v wrk >/dev/null || { echo "bench/lapi: wrk is missing (scripts/setup.sh bench)" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# One alert with N ban decisions on 10.x.y.z, as cscli's import posts it.
-python3 "$here/alert.py" "$N" > "$T/alert.json"
+# N ban decisions on 10.x.y.z, as cscli's import posts them (100k per alert).
+python3 "$here/alert.py" "$N" "$T"
 sed "s/@N@/$N/" "$here/ips.lua" > "$T/ips.lua"
 
-# load URL LOGIN PASSWORD: logs in as the machine and posts the alert; prints the seconds it took.
+# load URL LOGIN PASSWORD: logs in as the machine and posts the alerts; prints the seconds it took.
 load() {
     token=$(curl -sf -X POST "$1/v1/watchers/login" -H 'Content-Type: application/json' \
         -d "{\"machine_id\":\"$2\",\"password\":\"$3\",\"scenarios\":[]}" | jq -r .token)
     start=$(date +%s.%N)
-    curl -sf -o /dev/null -X POST "$1/v1/alerts" -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' --data-binary @"$T/alert.json"
+    for f in "$T"/alert-*.json; do
+        curl -sf -o /dev/null -X POST "$1/v1/alerts" -H "Authorization: Bearer $token" \
+            -H 'Content-Type: application/json' --data-binary @"$f"
+    done
     echo "$(date +%s.%N) - $start" | bc
 }
 
