@@ -141,9 +141,13 @@ print_alerts(const struct alert *v, size_t n, const struct cli_globals *g, bool 
     }
     bool raw = g->format == CLI_OUT_RAW;
     size_t ncols = (raw ? 9 : 8) + (machine ? 1 : 0);
+    /* What an 80-column terminal can do without, least needed first. */
+    static const size_t hide[] = { 7, 8, 4, 3, 5 };
     struct cli_table *t = cli_table_new(raw ? raw_hdr : human_hdr, ncols);
-    if (t == NULL)
+    if (t == NULL || cli_table_set_hide_order(t, hide, ARRAY_SIZE(hide)) < 0) {
+        cli_table_free(t);
         return cli_fail("out of memory");
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct alert *a = &v[i];
         const char *scope = a->source != NULL ? nz(a->source->scope) : "";
@@ -542,6 +546,49 @@ out:
 
 /* --- flush --- */
 
+enum { FLUSH_STEPS = 20 };
+
+/*
+ * store_flush in steps a progress bar can follow: a run without limits first
+ * (orphans, and the number of alerts), then the count limit approached in
+ * FLUSH_STEPS - 1 runs, each deleting a part of what the final run would
+ * (alerts with ids below a higher bound; ids do not move), then the run with
+ * the real limits. *ret_deleted: the alerts removed. 0, or -1 with serr.
+ */
+static int
+flush_steps(struct store *s, const struct store_flush_config *fc, int64_t now, int64_t *ret_deleted,
+            struct store_error *serr)
+{
+    const struct store_flush_config none = { 0 };
+    struct store_flush_report rep = { 0 };
+    int64_t deleted = 0;
+    int rc = -1;
+
+    if (store_flush_run(s, &none, now, &rep, serr) != 0)
+        return -1;
+    int64_t total = rep.total_alerts;
+    int steps = fc->max_items > 0 && total > fc->max_items ? FLUSH_STEPS : 1;
+    struct cli_progress *bar = cli_progress_new("Flushing alerts", (uint64_t)steps + 1);
+    cli_progress_set(bar, 1);
+    for (int k = 1; k < steps; k++) {
+        struct store_flush_config part = { .max_items =
+                                               total - (total - fc->max_items) * k / steps };
+        if (store_flush_run(s, &part, now, &rep, serr) != 0)
+            goto out;
+        deleted += rep.by_age + rep.by_count;
+        cli_progress_set(bar, (uint64_t)k + 1);
+    }
+    if (store_flush_run(s, fc, now, &rep, serr) != 0)
+        goto out;
+    deleted += rep.by_age + rep.by_count;
+    cli_progress_set(bar, (uint64_t)steps + 1);
+    *ret_deleted = deleted;
+    rc = 0;
+out:
+    cli_progress_free(bar);
+    return rc;
+}
+
 static int
 alerts_flush(struct cli_globals *g, int argc, char **argv)
 {
@@ -585,7 +632,7 @@ alerts_flush(struct cli_globals *g, int argc, char **argv)
     fprintf(stderr, "Flushing alerts. !! This may take a long time !!\n");
     clock_gettime(CLOCK_REALTIME, &ts);
     struct store_flush_config fc = { .max_age = age, .max_items = max_items };
-    if (store_flush(s, &fc, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &deleted, &serr) != 0) {
+    if (flush_steps(s, &fc, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, &deleted, &serr) != 0) {
         rc = cli_fail("unable to flush alerts: %s", serr.msg);
     } else {
         fprintf(stderr, "Alerts flushed (%" PRId64 " deleted)\n", deleted);

@@ -70,6 +70,9 @@ bouncer_json(const struct store_bouncer *b)
     json_object_set_new(o, "ip_address", json_string(b->ip_address ? b->ip_address : ""));
     json_object_set_new(o, "type", json_string(b->type ? b->type : ""));
     json_object_set_new(o, "version", json_string(b->version ? b->version : ""));
+    /* ent's `until` (a time.Time, so never omitted) is set when the bouncer is
+     * made and never changed by CrowdSec: its creation time. */
+    json_object_set_new(o, "until", json_string(fmt_time(b->created_at, true, t, sizeof(t))));
     json_object_set_new(o, "last_pull", json_string(fmt_time(b->last_pull, true, t, sizeof(t))));
     json_object_set_new(o, "auth_type", json_string(b->auth_type ? b->auth_type : ""));
     return o;
@@ -108,7 +111,13 @@ bouncers_list(struct store *s, const struct cli_globals *g)
                                              "Type", "Version",    "Auth Type" };
         static const char *const csv[] = { "name", "ip",      "revoked",  "last_pull",
                                            "type", "version", "auth_type" };
+        /* Type, Version, Auth Type: what an 80-column terminal can do without. */
+        static const size_t hide[] = { 4, 5, 6 };
         struct cli_table *t = cli_table_new(raw ? csv : human, 7);
+        if (t != NULL && cli_table_set_hide_order(t, hide, ARRAY_SIZE(hide)) < 0) {
+            cli_table_free(t);
+            t = NULL;
+        }
         for (size_t i = 0; t != NULL && i < n; i++) {
             char lp[64];
             const char *valid =
@@ -165,6 +174,8 @@ bouncers_inspect(struct store *s, const struct cli_globals *g, const char *name)
         for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(rows); i++)
             if (cli_table_add(t, rows[i]) < 0)
                 rc = cli_fail("out of memory");
+        if (rc == 0 && cli_inspect_metrics_rows(t, s, "RC", b.name) < 0)
+            rc = cli_fail("out of memory");
         if (rc == 0)
             cli_table_print(t, stdout, g);
         cli_table_free(t);

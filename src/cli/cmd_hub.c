@@ -55,20 +55,28 @@ types(const struct cli_globals *g)
 static int
 upgrade_all(struct hub *h, bool force)
 {
-    struct hub_opts o = { .force = force, .note = cli_hub_note };
+    struct cli_hub_ui ui = { .label = "Upgrading" };
+    struct hub_opts o = { .force = force, .note = cli_hub_note, .note_arg = &ui };
     struct hub_error err = { { 0 } };
     int rc = 0;
+    for (size_t i = 0; i < h->nitems; i++)
+        ui.total += h->items[i].installed && !h->items[i].local;
     for (size_t k = 0; k < ARRAY_SIZE(list_types); k++) {
         for (size_t i = 0; i < h->nitems; i++) {
             struct hub_item *it = &h->items[i];
             if (it->type != list_types[k] || !it->installed || it->local)
                 continue;
             if (hub_upgrade(h, it, &o, &err) < 0) {
-                fprintf(stderr, "Error: %s\n", err.message);
+                char line[sizeof(err.message) + 8];
+                snprintf(line, sizeof(line), "Error: %s", err.message);
+                cli_hub_note(&ui, line);
                 rc = 1;
             }
+            ui.offset++;
+            cli_hub_progress(&ui, 0, ui.total);
         }
     }
+    cli_hub_ui_end(&ui);
     fprintf(stderr, "Run 'sudo systemctl reload phalanxd' for the new configuration to be "
                     "effective.\n");
     return rc;
@@ -125,7 +133,11 @@ cli_cmd_hub(int argc, char **argv)
         goto out;
     if (strcmp(action, "update") == 0) {
         struct hub_error err = { { 0 } };
-        if (hub_update_index(&cfg, &err) < 0) {
+        struct cli_hub_ui ui = { .label = "Downloading the index" };
+        struct hub_opts o = { .progress = cli_hub_progress, .progress_arg = &ui };
+        int r = hub_update_index(&cfg, &o, &err);
+        cli_hub_ui_end(&ui);
+        if (r < 0) {
             rc = cli_fail("failed to update the hub index: %s", err.message);
             goto out;
         }

@@ -33,8 +33,27 @@ cli_hub_open(const struct hub_config *cfg, struct hub **ret)
 void
 cli_hub_note(void *arg, const char *msg)
 {
-    (void)arg;
-    fprintf(stderr, "%s\n", msg);
+    const struct cli_hub_ui *ui = arg;
+    cli_progress_print(ui != NULL ? ui->bar : NULL, msg);
+}
+
+void
+cli_hub_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct cli_hub_ui *ui = arg;
+    uint64_t all = ui->total > 0 ? ui->total : total;
+    if (ui->bar == NULL)
+        ui->bar = cli_progress_new(ui->label, all);
+    else if (ui->total == 0)
+        cli_progress_set_total(ui->bar, all);
+    cli_progress_set(ui->bar, ui->offset + done);
+}
+
+void
+cli_hub_ui_end(struct cli_hub_ui *ui)
+{
+    cli_progress_free(ui->bar);
+    ui->bar = NULL;
 }
 
 /* cscli's emoji for a status: local, not installed, warning, fine. */
@@ -364,20 +383,56 @@ parse_args(int argc, char **argv, struct cli_globals *g, struct item_args *a)
     return 0;
 }
 
+/* The number of items installing `it` goes through (itself and its dependencies); 0 when unknown.
+ */
+static size_t
+install_units(const struct hub *h, struct hub_item *it)
+{
+    struct hub_item **list = NULL;
+    size_t n = 0;
+    struct hub_error err = { { 0 } };
+    if (it == NULL || hub_deps_resolve(h, it, &list, &n, &err) < 0)
+        return 0;
+    free(list);
+    return n;
+}
+
+static void
+step_done(struct cli_hub_ui *ui, uint64_t units)
+{
+    ui->offset += units;
+    cli_hub_progress(ui, 0, ui->total);
+}
+
 static int
 run_op(struct hub *h, enum hub_type type, const struct item_args *a, const char *cmd)
 {
+    int op = strcmp(a->action, "install") == 0 ? 0 : strcmp(a->action, "remove") == 0 ? 1 : 2;
+    struct cli_hub_ui ui = { .label = op == 0 ? "Installing" : op == 1 ? "Removing" : "Upgrading" };
     struct hub_opts o = { .force = a->force,
                           .download_only = a->download_only,
                           .purge = a->purge,
-                          .note = cli_hub_note };
+                          .note = cli_hub_note,
+                          .note_arg = &ui };
     struct hub_error err = { { 0 } };
-    int op = strcmp(a->action, "install") == 0 ? 0 : strcmp(a->action, "remove") == 0 ? 1 : 2;
     bool changed = false;
     int rc = 0;
 
     if (a->nnames == 0 && !(a->all && op != 0))
         return cli_fail("specify at least one %s to %s or '--all'", cmd, a->action);
+    /* One bar over the whole command: every item an install goes through, or each item acted on. */
+    if (op == 0) {
+        o.progress = cli_hub_progress;
+        o.progress_arg = &ui;
+        for (size_t i = 0; i < a->nnames; i++)
+            ui.total += install_units(h, hub_find(h, type, a->names[i]));
+    } else {
+        ui.total = a->nnames;
+        for (size_t i = 0; a->all && i < h->nitems; i++) {
+            const struct hub_item *it = &h->items[i];
+            ui.total += it->type == type && it->installed && !it->local;
+        }
+    }
     if (a->all && op != 0) {
         /* Names are captured first: hub_scan below reorders the items. */
         for (size_t i = 0; i < h->nitems; i++) {
@@ -389,36 +444,49 @@ run_op(struct hub *h, enum hub_type type, const struct item_args *a, const char 
                 oa.force = true; /* --all removes everything, as cscli */
             int r = op == 1 ? hub_remove(h, it, &oa, &err) : hub_upgrade(h, it, &oa, &err);
             if (r < 0) {
-                fprintf(stderr, "Error: %s\n", err.message);
+                char line[sizeof(err.message) + 8];
+                snprintf(line, sizeof(line), "Error: %s", err.message);
+                cli_hub_note(&ui, line);
                 rc = 1;
             } else {
                 changed = true;
             }
+            step_done(&ui, 1);
         }
     }
     for (size_t i = 0; i < a->nnames; i++) {
-        if (hub_scan(h, &err) < 0)
+        if (hub_scan(h, &err) < 0) {
+            cli_hub_ui_end(&ui);
             return cli_fail("%s", err.message);
+        }
         struct hub_item *it = hub_find(h, type, a->names[i]);
         if (it == NULL) {
+            cli_hub_ui_end(&ui);
             fprintf(stderr, "Error: can't find '%s' in %s\n", a->names[i], cmd);
             rc = 1;
             if (op == 0 && !a->ignore)
                 break;
             continue;
         }
+        size_t units = op == 0 ? install_units(h, it) : 1;
         int r = op == 0   ? hub_install(h, it, &o, &err)
                 : op == 1 ? hub_remove(h, it, &o, &err)
                           : hub_upgrade(h, it, &o, &err);
         if (r < 0) {
+            cli_hub_ui_end(&ui);
             fprintf(stderr, "Error: %s\n", err.message);
             rc = 1;
             if (op == 0 && !a->ignore)
                 break;
             continue;
         }
+        if (op == 0)
+            ui.offset += units; /* hub_install moved the bar itself */
+        else
+            step_done(&ui, units);
         changed = true;
     }
+    cli_hub_ui_end(&ui);
     if (changed && !a->download_only)
         fprintf(stderr, "%s\n", RELOAD_HINT);
     return rc;

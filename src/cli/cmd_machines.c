@@ -141,7 +141,13 @@ machines_list(struct store *s, const struct cli_globals *g)
                                              "Version", "Auth Type",  "Last Heartbeat" };
         static const char *const csv[] = { "machine_id", "ip_address", "updated_at",    "validated",
                                            "version",    "auth_type",  "last_heartbeat" };
+        /* Version, Auth Type, Last Update: what an 80-column terminal can do without. */
+        static const size_t hide[] = { 4, 5, 2 };
         struct cli_table *t = cli_table_new(raw ? csv : human, 7);
+        if (t != NULL && cli_table_set_hide_order(t, hide, ARRAY_SIZE(hide)) < 0) {
+            cli_table_free(t);
+            t = NULL;
+        }
         for (size_t i = 0; t != NULL && i < n; i++) {
             char up[64], hb[96];
             const char *status =
@@ -201,6 +207,8 @@ machines_inspect(struct store *s, const struct cli_globals *g, const char *name)
         for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(rows); i++)
             if (cli_table_add(t, rows[i]) < 0)
                 rc = cli_fail("out of memory");
+        if (rc == 0 && cli_inspect_metrics_rows(t, s, "LP", m.machine_id) < 0)
+            rc = cli_fail("out of memory");
         if (rc == 0)
             cli_table_print(t, stdout, g);
         cli_table_free(t);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,8 +133,10 @@ struct cli_table {
     size_t ncols;
     size_t nrows;
     size_t cap;
-    char **headers; /* ncols */
-    char **cells;   /* nrows * ncols, row-major */
+    char **headers;     /* ncols */
+    char **cells;       /* nrows * ncols, row-major */
+    size_t *hide_order; /* columns a narrow terminal may hide, first hidden first */
+    size_t nhide;
 };
 
 static char *
@@ -185,22 +188,49 @@ cli_table_add(struct cli_table *t, const char *const *cells)
     return 0;
 }
 
+int
+cli_table_set_hide_order(struct cli_table *t, const size_t *cols, size_t n)
+{
+    size_t *v = malloc((n > 0 ? n : 1) * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cols[i] < t->ncols)
+            v[k++] = cols[i];
+    }
+    free(t->hide_order);
+    t->hide_order = v;
+    t->nhide = k;
+    return 0;
+}
+
 size_t
 cli_table_rows(const struct cli_table *t)
 {
     return t != NULL ? t->nrows : 0;
 }
 
-/* Display width in terminal columns: code points, UTF-8 continuation bytes not counted. */
+/*
+ * Display width in terminal columns of the first len bytes of s: one per
+ * code point, two for those past U+FFFF (4-byte sequences: the emoji of
+ * status columns, which terminals draw double-width).
+ */
+static size_t
+display_width_n(const char *s, size_t len)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; len > 0 && *p != '\0'; p++, len--) {
+        if ((*p & 0xC0) != 0x80)
+            w += *p >= 0xF0 ? 2 : 1;
+    }
+    return w;
+}
+
 static size_t
 display_width(const char *s)
 {
-    size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p & 0xC0) != 0x80)
-            w++;
-    }
-    return w;
+    return display_width_n(s, SIZE_MAX);
 }
 
 static void
@@ -247,45 +277,221 @@ print_bar(FILE *out, const struct box *bx, bool color)
     fprintf(out, "%s%s%s", color ? COLOR_LINE : "", bx->v, color ? COLOR_RESET : "");
 }
 
-static void
-print_human(const struct cli_table *t, FILE *out, bool color)
+/* The byte length of the first n code points of s (all of s when shorter). */
+static size_t
+prefix_bytes(const char *s, size_t n)
 {
-    const struct box *bx = color ? &box_rounded : &box_ascii;
-    size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof(size_t));
-    if (width == NULL)
+    const unsigned char *p = (const unsigned char *)s;
+    size_t cps = 0;
+    while (*p != '\0') {
+        if ((*p & 0xC0) != 0x80) {
+            if (cps == n)
+                break;
+            cps++;
+        }
+        p++;
+    }
+    return (size_t)(p - (const unsigned char *)s);
+}
+
+/*
+ * The next line of a cell wrapped at w columns: *ret_len bytes of s, and
+ * where the following line starts. Breaks after the last space that fits, as
+ * cscli's tables wrap words, else inside the word.
+ */
+static const char *
+wrap_piece(const char *s, size_t w, size_t *ret_len)
+{
+    if (display_width(s) <= w) {
+        *ret_len = strlen(s);
+        return s + *ret_len;
+    }
+    size_t cut = prefix_bytes(s, w);
+    /* A space right after the cut, or the last one before it, ends the line. */
+    for (size_t k = cut; k > 0; k--) {
+        if (s[k] == ' ') {
+            *ret_len = k;
+            return s + k + 1;
+        }
+    }
+    *ret_len = cut;
+    return s + cut;
+}
+
+/* Cells are wrapped down to this width before a column is narrowed further. */
+enum { WRAP_MIN = 10 };
+
+/* The longest word of s: a header is narrowed no further (it wraps at its spaces). */
+static size_t
+longest_word(const char *s)
+{
+    size_t best = 0, cur = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == ' ')
+            cur = 0;
+        else if ((*p & 0xC0) != 0x80 && ++cur > best)
+            best = cur;
+    }
+    return best;
+}
+
+static size_t
+table_width(const size_t *width, const bool *shown, size_t ncols)
+{
+    size_t total = 1;
+    for (size_t c = 0; c < ncols; c++)
+        total += shown[c] ? width[c] + 3 : 0;
+    return total;
+}
+
+/*
+ * Which columns to show and how wide, within max_width (0: no limit), so
+ * that an 80-column terminal gets a readable table: the natural widths when
+ * they fit; else columns empty in every row go, then the table's optional
+ * columns (hide_order) one by one until the rest fits (values stay whole
+ * rather than wrapped), then the widest columns are narrowed and their cells
+ * wrap: first down to WRAP_MIN or their header's longest word, at last to 1.
+ */
+static void
+fit_columns(const struct cli_table *t, size_t *width, bool *shown, size_t max_width)
+{
+    size_t ncols = t->ncols;
+    if (max_width == 0 || table_width(width, shown, ncols) <= max_width)
         return;
-    for (size_t c = 0; c < t->ncols; c++) {
-        width[c] = display_width(t->headers[c]);
-        for (size_t r = 0; r < t->nrows; r++)
-            width[c] = MAX(width[c], display_width(t->cells[r * t->ncols + c]));
+    for (size_t c = 0; c < ncols; c++) {
+        bool empty = true;
+        for (size_t r = 0; r < t->nrows && empty; r++)
+            empty = t->cells[r * ncols + c][0] == '\0';
+        if (empty && t->nrows > 0)
+            shown[c] = false;
     }
-    print_rule(out, bx, color, width, t->ncols, bx->tl, bx->tm, bx->tr);
-    print_bar(out, bx, color);
-    for (size_t c = 0; c < t->ncols; c++) {
-        /* Centred as cscli's headers: the odd space goes to the right. */
-        size_t pad = width[c] - display_width(t->headers[c]);
-        fputc(' ', out);
-        put_repeat(out, " ", pad / 2);
-        fprintf(out, "%s%s%s", color ? COLOR_HEADER : "", t->headers[c], color ? COLOR_RESET : "");
-        put_repeat(out, " ", pad - pad / 2);
-        fputc(' ', out);
-        print_bar(out, bx, color);
+    size_t *floor_w = calloc(ncols ? ncols : 1, sizeof(size_t));
+    if (floor_w == NULL)
+        return;
+    for (size_t c = 0; c < ncols; c++)
+        floor_w[c] = MIN(width[c], MAX(longest_word(t->headers[c]), (size_t)WRAP_MIN));
+    for (size_t k = 0; k < t->nhide && table_width(width, shown, ncols) > max_width; k++)
+        shown[t->hide_order[k]] = false;
+    for (int pass = 0; pass < 2; pass++) {
+        while (table_width(width, shown, ncols) > max_width) {
+            size_t widest = ncols;
+            for (size_t c = 0; c < ncols; c++) {
+                size_t lim = pass == 0 ? floor_w[c] : 1;
+                if (shown[c] && width[c] > lim && (widest == ncols || width[c] > width[widest]))
+                    widest = c;
+            }
+            if (widest == ncols)
+                break;
+            width[widest]--;
+        }
     }
-    fputc('\n', out);
-    print_rule(out, bx, color, width, t->ncols, bx->ml, bx->mm, bx->mr);
-    for (size_t r = 0; r < t->nrows; r++) {
+    free(floor_w);
+}
+
+/* One row of cells (or the header), as many lines as its longest wrapped cell needs. */
+static void
+print_cells(FILE *out, const struct box *bx, bool color, char *const *cells, const size_t *width,
+            const bool *shown, size_t ncols, bool header)
+{
+    const char *rest[64];
+    const char **cur = ncols <= ARRAY_SIZE(rest) ? rest : calloc(ncols, sizeof(char *));
+    if (cur == NULL)
+        return;
+    for (size_t c = 0; c < ncols; c++)
+        cur[c] = shown[c] ? cells[c] : "";
+    /* Each line consumes at least one code point of every unfinished cell. */
+    for (bool first = true;; first = false) {
+        bool more = first;
+        for (size_t c = 0; c < ncols && !more; c++)
+            more = *cur[c] != '\0';
+        if (!more)
+            break;
         print_bar(out, bx, color);
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *cell = t->cells[r * t->ncols + c];
-            fprintf(out, " %s", cell);
-            put_repeat(out, " ", width[c] - display_width(cell));
+        for (size_t c = 0; c < ncols; c++) {
+            if (!shown[c])
+                continue;
+            size_t len;
+            const char *piece = cur[c];
+            cur[c] = wrap_piece(cur[c], width[c], &len);
+            size_t pw = display_width_n(piece, len);
+            size_t pad = pw < width[c] ? width[c] - pw : 0, left = header ? pad / 2 : 0;
+            bool italic = header && color && len > 0;
+            fputc(' ', out);
+            /* Centred as cscli's headers: the odd space goes to the right. */
+            put_repeat(out, " ", left);
+            fprintf(out, "%s%.*s%s", italic ? COLOR_HEADER : "", (int)len, piece,
+                    italic ? COLOR_RESET : "");
+            put_repeat(out, " ", pad - left);
             fputc(' ', out);
             print_bar(out, bx, color);
         }
         fputc('\n', out);
     }
-    print_rule(out, bx, color, width, t->ncols, bx->bl, bx->bm, bx->br);
+    if (cur != rest)
+        free((void *)cur);
+}
+
+static void
+print_human(const struct cli_table *t, FILE *out, bool color, size_t max_width)
+{
+    const struct box *bx = color ? &box_rounded : &box_ascii;
+    size_t n = t->ncols ? t->ncols : 1;
+    size_t *width = calloc(n, sizeof(size_t));
+    bool *shown = calloc(n, sizeof(bool));
+    size_t *vis = calloc(n, sizeof(size_t));
+    if (width == NULL || shown == NULL || vis == NULL)
+        goto out;
+    for (size_t c = 0; c < t->ncols; c++) {
+        shown[c] = true;
+        width[c] = MAX(display_width(t->headers[c]), 1);
+        for (size_t r = 0; r < t->nrows; r++)
+            width[c] = MAX(width[c], display_width(t->cells[r * t->ncols + c]));
+    }
+    fit_columns(t, width, shown, max_width);
+    /* Rules are drawn over the shown columns only. */
+    size_t nvis = 0;
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (shown[c])
+            vis[nvis++] = width[c];
+    }
+    print_rule(out, bx, color, vis, nvis, bx->tl, bx->tm, bx->tr);
+    print_cells(out, bx, color, t->headers, width, shown, t->ncols, true);
+    print_rule(out, bx, color, vis, nvis, bx->ml, bx->mm, bx->mr);
+    for (size_t r = 0; r < t->nrows; r++)
+        print_cells(out, bx, color, t->cells + r * t->ncols, width, shown, t->ncols, false);
+    print_rule(out, bx, color, vis, nvis, bx->bl, bx->bm, bx->br);
+    /* Say what a narrow terminal hid, unless it held nothing. */
+    bool first = true;
+    for (size_t c = 0; c < t->ncols; c++) {
+        bool empty = true;
+        for (size_t r = 0; r < t->nrows && empty; r++)
+            empty = t->cells[r * t->ncols + c][0] == '\0';
+        if (shown[c] || empty)
+            continue;
+        fprintf(out, "%s%s", first ? "Hidden to fit the terminal: " : ", ", t->headers[c]);
+        first = false;
+    }
+    if (!first)
+        fputs(" (-o raw shows every column)\n", out);
+out:
     free(width);
+    free(shown);
+    free(vis);
+}
+
+size_t
+cli_output_columns(FILE *out)
+{
+    struct winsize ws;
+    int fd = fileno(out);
+    if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long n = env != NULL ? strtol(env, &end, 10) : 0;
+    if (n > 0 && n < 100000 && *end == '\0')
+        return (size_t)n;
+    return fd >= 0 && isatty(fd) ? 80 : 0;
 }
 
 /* Go's encoding/csv quoting rule (fieldNeedsQuotes), so output matches cscli's byte for byte. */
@@ -331,6 +537,13 @@ csv_row(FILE *out, char *const *cells, size_t ncols)
 void
 cli_table_print(const struct cli_table *t, FILE *out, const struct cli_globals *g)
 {
+    cli_table_print_width(t, out, g, cli_output_columns(out));
+}
+
+void
+cli_table_print_width(const struct cli_table *t, FILE *out, const struct cli_globals *g,
+                      size_t max_width)
+{
     if (t == NULL)
         return;
     if (g != NULL && g->format == CLI_OUT_RAW) {
@@ -339,7 +552,7 @@ cli_table_print(const struct cli_table *t, FILE *out, const struct cli_globals *
             csv_row(out, t->cells + r * t->ncols, t->ncols);
         return;
     }
-    print_human(t, out, g != NULL && g->color);
+    print_human(t, out, g != NULL && g->color, max_width);
 }
 
 void
@@ -355,6 +568,7 @@ cli_table_free(struct cli_table *t)
         free(t->cells[k]);
     free(t->cells);
     free(t->headers);
+    free(t->hide_order);
     free(t);
 }
 
@@ -372,11 +586,50 @@ cli_fail(const char *fmt, ...)
 
 struct cli_progress {
     char *label;
-    uint64_t total;
+    uint64_t total, done;
     int last_permille; /* redraw only when the bar moves: the caller may call per item */
+    int width;         /* of the bar itself, so that the whole line fits the terminal */
 };
 
-enum { PROGRESS_WIDTH = 40 };
+enum { PROGRESS_WIDTH = 40, PROGRESS_MIN_WIDTH = 10 };
+
+/* Columns of the terminal on stderr: its window size, else $COLUMNS, else 80. */
+static int
+terminal_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    long n = env != NULL ? strtol(env, NULL, 10) : 0;
+    return n > 0 && n < 10000 ? (int)n : 80;
+}
+
+static int
+decimal_digits(uint64_t v)
+{
+    int n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * The bar's width for "label [bar] 100% total/total" to stay within the
+ * terminal's columns less one (writing the last column wraps on some
+ * terminals, and a wrapped line can no longer be redrawn with \r).
+ */
+static void
+progress_fit(struct cli_progress *p)
+{
+    int fixed = (int)display_width(p->label) + 2 + 2 + 4 + 1 + 2 * decimal_digits(p->total) + 1;
+    int w = terminal_columns() - 1 - fixed;
+    p->width = w > PROGRESS_WIDTH       ? PROGRESS_WIDTH
+               : w < PROGRESS_MIN_WIDTH ? PROGRESS_MIN_WIDTH
+                                        : w;
+}
 
 struct cli_progress *
 cli_progress_new(const char *label, uint64_t total)
@@ -393,6 +646,7 @@ cli_progress_new(const char *label, uint64_t total)
     }
     p->total = total;
     p->last_permille = -1;
+    progress_fit(p);
     cli_progress_set(p, 0);
     return p;
 }
@@ -404,17 +658,41 @@ cli_progress_set(struct cli_progress *p, uint64_t done)
         return;
     if (done > p->total)
         done = p->total;
+    p->done = done;
     int permille = p->total > 0 ? (int)(done * 1000 / p->total) : 1000;
     if (permille == p->last_permille)
         return;
     p->last_permille = permille;
-    int filled = permille * PROGRESS_WIDTH / 1000;
+    int filled = permille * p->width / 1000;
     fprintf(stderr, "\r%s [", p->label);
-    for (int k = 0; k < PROGRESS_WIDTH; k++)
+    for (int k = 0; k < p->width; k++)
         fputc(k < filled ? '=' : (k == filled ? '>' : ' '), stderr);
     fprintf(stderr, "] %3d%% %llu/%llu", permille / 10, (unsigned long long)done,
             (unsigned long long)p->total);
     fflush(stderr);
+}
+
+void
+cli_progress_set_total(struct cli_progress *p, uint64_t total)
+{
+    if (p == NULL || p->total == total)
+        return;
+    p->total = total;
+    p->last_permille = -1;
+    progress_fit(p);
+    cli_progress_set(p, p->done);
+}
+
+void
+cli_progress_print(struct cli_progress *p, const char *line)
+{
+    if (p == NULL) {
+        fprintf(stderr, "%s\n", line);
+        return;
+    }
+    fprintf(stderr, "\r\033[K%s\n", line);
+    p->last_permille = -1;
+    cli_progress_set(p, p->done);
 }
 
 void

@@ -39,9 +39,29 @@ struct cli_table *cli_table_new(const char *const *headers, size_t ncols);
 /* Adds one row of ncols cells; NULL cells print empty. 0 or -ENOMEM. */
 int cli_table_add(struct cli_table *t, const char *const *cells);
 size_t cli_table_rows(const struct cli_table *t);
-/* human: aligned columns with a rule under the header (bold on colour); raw: RFC 4180 CSV. */
+/*
+ * The columns a terminal too narrow for the whole table may hide (human
+ * output only), the first hidden first; a line under the table names them.
+ * Columns empty in every row may always be hidden. 0 or -ENOMEM.
+ */
+int cli_table_set_hide_order(struct cli_table *t, const size_t *cols, size_t n);
+/*
+ * human: aligned columns with a rule under the header (bold on colour), as
+ * wide as cli_output_columns(out) allows: the widest columns are narrowed and
+ * their cells wrapped (at spaces when possible, as cscli wraps); raw: RFC
+ * 4180 CSV.
+ */
 void cli_table_print(const struct cli_table *t, FILE *out, const struct cli_globals *g);
+/* cli_table_print with an explicit limit on a human table's width (0: none). */
+void cli_table_print_width(const struct cli_table *t, FILE *out, const struct cli_globals *g,
+                           size_t max_width);
+/* The columns out's terminal has, else $COLUMNS, else 80 on a TTY and 0 (no limit) otherwise. */
+size_t cli_output_columns(FILE *out);
 void cli_table_free(struct cli_table *t);
+/* Inspect rows from the last usage metrics of a machine ("LP") or bouncer ("RC"). */
+struct store;
+int cli_inspect_metrics_rows(struct cli_table *t, struct store *s, const char *type,
+                             const char *by);
 
 /* "Error: " + message + "\n" on stderr; returns 1 (the exit code) for `return cli_fail(...)`. */
 int cli_fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
@@ -50,6 +70,10 @@ int cli_fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
 struct cli_progress;
 struct cli_progress *cli_progress_new(const char *label, uint64_t total);
 void cli_progress_set(struct cli_progress *p, uint64_t done);
+/* Changes the total (a download's size once announced); redraws. */
+void cli_progress_set_total(struct cli_progress *p, uint64_t total);
+/* Prints one line on stderr above the bar (which is redrawn); without a bar, just the line. */
+void cli_progress_print(struct cli_progress *p, const char *line);
 /* Clears the bar's line; NULL ok. */
 void cli_progress_free(struct cli_progress *p);
 

@@ -145,6 +145,13 @@ struct hub_opts {
     /* Called with one line for each thing done or skipped (may be NULL). */
     void (*note)(void *arg, const char *msg);
     void *note_arg;
+    /*
+     * Called as work advances (may be NULL): by hub_install with the items of
+     * the dependency list done out of their number, by hub_update_index with
+     * the bytes of the index received out of its size (0 while unknown).
+     */
+    void (*progress)(void *arg, uint64_t done, uint64_t total);
+    void *progress_arg;
 };
 
 /*
@@ -162,8 +169,11 @@ int hub_remove(struct hub *h, struct hub_item *it, const struct hub_opts *o, str
 int hub_upgrade(struct hub *h, struct hub_item *it, const struct hub_opts *o,
                 struct hub_error *err);
 
-/* Fetches <hub_url>/.index.json into cfg->index_path (checking it parses). 0, -1 with err. */
-int hub_update_index(const struct hub_config *cfg, struct hub_error *err);
+/*
+ * Fetches <hub_url>/.index.json into cfg->index_path (checking it parses);
+ * o (may be NULL) only for its progress callback. 0, -1 with err.
+ */
+int hub_update_index(const struct hub_config *cfg, const struct hub_opts *o, struct hub_error *err);
 
 /*
  * Copies or downloads url (http(s)://, file:// or a path) to dest atomically

@@ -79,7 +79,26 @@ is_http(const char *url)
 struct sink {
     FILE *f;
     size_t n;
+    const struct hub_opts *o; /* its progress callback, or NULL */
 };
+
+static void
+progress(const struct hub_opts *o, uint64_t done, uint64_t total)
+{
+    if (o != NULL && o->progress != NULL)
+        o->progress(o->progress_arg, done, total);
+}
+
+/* libcurl's transfer callback: bytes received of the announced size (0 while unknown). */
+static int
+xfer_info(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ultotal;
+    (void)ulnow;
+    const struct sink *s = arg;
+    progress(s->o, dlnow > 0 ? (uint64_t)dlnow : 0, dltotal > 0 ? (uint64_t)dltotal : 0);
+    return 0;
+}
 
 static size_t
 sink_write(char *p, size_t size, size_t nmemb, void *arg)
@@ -93,14 +112,14 @@ sink_write(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 static int
-fetch_http(const char *url, FILE *f, struct hub_error *err)
+fetch_http(const char *url, FILE *f, const struct hub_opts *o, struct hub_error *err)
 {
     CURL *c = curl_easy_init();
     if (c == NULL) {
         errorf(err, "%s: cannot start libcurl", url);
         return -1;
     }
-    struct sink s = { .f = f };
+    struct sink s = { .f = f, .o = o };
     char ebuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -112,6 +131,11 @@ fetch_http(const char *url, FILE *f, struct hub_error *err)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    if (o != NULL && o->progress != NULL) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_info);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -121,25 +145,30 @@ fetch_http(const char *url, FILE *f, struct hub_error *err)
         return -1;
     }
     if (status != 200) {
-        errorf(err, "%s: HTTP status %ld", url, status);
+        errorf(err, "%s: the server answered HTTP %ld%s", url, status,
+               status == 404 ? " (not found: check the hub URL, or update the index)" : "");
         return -1;
     }
     return 0;
 }
 
 static int
-fetch_copy(const char *src, FILE *f, struct hub_error *err)
+fetch_copy(const char *src, FILE *f, const struct hub_opts *o, struct hub_error *err)
 {
     FILE *in = fopen(src, "rb");
     if (in == NULL) {
         errorf(err, "%s: %s", src, strerror(errno));
         return -1;
     }
+    struct stat st;
+    uint64_t size = fstat(fileno(in), &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
     char buf[65536];
     size_t n, total = 0;
     int rc = 0;
+    progress(o, 0, size);
     while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
         total += n;
+        progress(o, total, size);
         if (total > HUB_MAX_FILE_SIZE || fwrite(buf, 1, n, f) != n) {
             errorf(err, "%s: %s", src, total > HUB_MAX_FILE_SIZE ? "too big" : strerror(errno));
             rc = -1;
@@ -154,8 +183,8 @@ fetch_copy(const char *src, FILE *f, struct hub_error *err)
     return rc;
 }
 
-int
-hub_fetch(const char *url, const char *dest, struct hub_error *err)
+static int
+fetch_to(const char *url, const char *dest, const struct hub_opts *o, struct hub_error *err)
 {
     char tmp[PATH_MAX];
     int r = mkdir_parents(dest);
@@ -170,9 +199,9 @@ hub_fetch(const char *url, const char *dest, struct hub_error *err)
     }
     int rc;
     if (is_http(url))
-        rc = fetch_http(url, f, err);
+        rc = fetch_http(url, f, o, err);
     else
-        rc = fetch_copy(strncmp(url, "file://", 7) == 0 ? url + 7 : url, f, err);
+        rc = fetch_copy(strncmp(url, "file://", 7) == 0 ? url + 7 : url, f, o, err);
     if (fclose(f) != 0 && rc == 0) {
         errorf(err, "%s: %s", tmp, strerror(errno));
         rc = -1;
@@ -186,6 +215,12 @@ hub_fetch(const char *url, const char *dest, struct hub_error *err)
     return rc;
 }
 
+int
+hub_fetch(const char *url, const char *dest, struct hub_error *err)
+{
+    return fetch_to(url, dest, NULL, err);
+}
+
 /* base + "/" + rel (base may end with a slash). */
 static int
 url_join(char *buf, size_t len, const char *base, const char *rel)
@@ -194,7 +229,7 @@ url_join(char *buf, size_t len, const char *base, const char *rel)
 }
 
 int
-hub_update_index(const struct hub_config *cfg, struct hub_error *err)
+hub_update_index(const struct hub_config *cfg, const struct hub_opts *o, struct hub_error *err)
 {
     char url[PATH_MAX], tmp[PATH_MAX];
     if (url_join(url, sizeof(url), cfg->hub_url, ".index.json") < 0 ||
@@ -202,7 +237,7 @@ hub_update_index(const struct hub_config *cfg, struct hub_error *err)
         errorf(err, "%s: URL too long", cfg->hub_url);
         return -1;
     }
-    if (hub_fetch(url, tmp, err) < 0)
+    if (fetch_to(url, tmp, o, err) < 0)
         return -1;
     /* A broken download must not replace a working index. */
     struct hub *h = hub_new(cfg);
@@ -401,8 +436,12 @@ download(struct hub *h, struct hub_item *it, bool refetch, const struct hub_opts
             return -1;
         int r = hub_sha256_file(tmp, hex);
         if (r < 0 || want == NULL || strcmp(hex, want) != 0) {
-            errorf(err, "%s: hash mismatch: expected %s, got %s", url, want ? want : "(none)",
-                   r < 0 ? strerror(-r) : hex);
+            /* Never installed: what was served is not what the index vouches for. */
+            errorf(err,
+                   "%s: refused, hash mismatch: the index expects sha256 %s, the file "
+                   "downloaded from %s has %s (the hub changed since the index was fetched, or "
+                   "the download was altered: update the index and retry)",
+                   it->name, want ? want : "(none)", url, r < 0 ? strerror(-r) : hex);
             unlink(tmp);
             return -1;
         }
@@ -498,8 +537,12 @@ hub_install(struct hub *h, struct hub_item *it, const struct hub_opts *o, struct
     if (hub_deps_resolve(h, it, &list, &n, err) < 0)
         return -1;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
+    progress(o, 0, n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         rc = install_one(h, list[i], o, err);
+        if (rc == 0)
+            progress(o, i + 1, n);
+    }
     free(list);
     return rc;
 }

@@ -92,6 +92,91 @@ test_table_human(void **state)
     cli_table_free(t);
 }
 
+static char *
+render_width(const struct cli_table *t, size_t max_width)
+{
+    struct cli_globals g = { .config = "x", .format = CLI_OUT_HUMAN, .color = false };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    assert_non_null(mem);
+    cli_table_print_width(t, mem, &g, max_width);
+    fclose(mem);
+    return buf;
+}
+
+/* Human tables narrowed to a terminal's width: widest column first, cells wrapped at spaces. */
+static void
+test_table_wrap(void **state)
+{
+    (void)state;
+    static const char *const hdr[] = { "ID", "Reason" };
+    static const struct {
+        size_t max_width;
+        const char *reason;
+        const char *want;
+    } cases[] = {
+        { 20, "a very long reason here",
+          "+----+-------------+\n| ID |   Reason    |\n+----+-------------+\n"
+          "| 1  | a very long |\n|    | reason here |\n+----+-------------+\n" },
+        { 20, "abcdefghijklmnopqrstuvwxyz",
+          "+----+-------------+\n| ID |   Reason    |\n+----+-------------+\n"
+          "| 1  | abcdefghijk |\n|    | lmnopqrstuv |\n|    | wxyz        |\n"
+          "+----+-------------+\n" },
+        /* Fits already, or no limit: unchanged. */
+        { 80, "short",
+          "+----+--------+\n| ID | Reason |\n+----+--------+\n"
+          "| 1  | short  |\n+----+--------+\n" },
+        { 0, "short",
+          "+----+--------+\n| ID | Reason |\n+----+--------+\n"
+          "| 1  | short  |\n+----+--------+\n" },
+        /* Code points, not bytes, are columns. */
+        { 14, "ééééé ééééé",
+          "+----+-------+\n| ID | Reaso |\n|    |   n   |\n+----+-------+\n"
+          "| 1  | ééééé |\n|    | ééééé |\n+----+-------+\n" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct cli_table *t = cli_table_new(hdr, 2);
+        const char *row[] = { "1", cases[i].reason };
+        assert_non_null(t);
+        assert_int_equal(cli_table_add(t, row), 0);
+        char *out = render_width(t, cases[i].max_width);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: got\n%s\nwant\n%s", i, out, cases[i].want);
+        free(out);
+        cli_table_free(t);
+    }
+
+    /* A wide table of ten columns fits 80 columns, every line. */
+    static const char *const wide[] = {
+        "ID",      "Source", "Scope:Value", "Reason",     "Action",
+        "Country", "AS",     "Events",      "expiration", "Alert ID"
+    };
+    static const char *const cells[] = { "1",
+                                         "crowdsec",
+                                         "Ip:2001:db8:1234:5678:9abc:def0:1234:5678",
+                                         "crowdsecurity/http-bad-user-agent",
+                                         "ban",
+                                         "FR",
+                                         "64500 EXAMPLE-AS",
+                                         "6",
+                                         "3h59m58s",
+                                         "1" };
+    struct cli_table *t = cli_table_new(wide, 10);
+    assert_non_null(t);
+    assert_int_equal(cli_table_add(t, cells), 0);
+    char *out = render_width(t, 80);
+    size_t lines = 0;
+    for (char *line = out, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1, lines++) {
+        if (nl - line > 80)
+            fail_msg("line %zu is %td columns: %.*s", lines, nl - line, (int)(nl - line), line);
+    }
+    assert_true(lines > 5);
+    assert_non_null(strstr(out, "| 1 "));
+    free(out);
+    cli_table_free(t);
+}
+
 static void
 test_table_many_rows(void **state)
 {
@@ -263,6 +348,9 @@ main(void)
         cmocka_unit_test(test_table_many_rows),  cmocka_unit_test(test_globals),
         cmocka_unit_test(test_progress_not_tty), cmocka_unit_test(test_json_indent),
         cmocka_unit_test(test_query_add),        cmocka_unit_test(test_flags_parse),
+        cmocka_unit_test(test_table_wrap),
     };
+    /* Tables on a memory stream take their width from $COLUMNS: none here. */
+    unsetenv("COLUMNS");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,7 @@ setup(void **state)
     struct hub_error err;
     if (hub_config_load(p, &cfg, &err) != 0)
         return -1;
-    return hub_update_index(&cfg, &err);
+    return hub_update_index(&cfg, NULL, &err);
 }
 
 static int
@@ -358,6 +358,74 @@ test_install_taint_remove(void **state)
     hub_free(h);
 }
 
+/* What a progress callback saw: (done, total) in order. */
+struct seen {
+    uint64_t done[64], total[64];
+    size_t n;
+};
+
+static void
+record_progress(void *arg, uint64_t done, uint64_t total)
+{
+    struct seen *s = arg;
+    if (s->n < 64) {
+        s->done[s->n] = done;
+        s->total[s->n] = total;
+        s->n++;
+    }
+}
+
+static void
+test_progress_and_hash_mismatch(void **state)
+{
+    (void)state;
+    struct hub *h = load();
+    struct hub_error err = { { 0 } };
+    struct seen seen = { 0 };
+    struct hub_opts o = { .progress = record_progress, .progress_arg = &seen };
+
+    /* c1 pulls p1, s1, s2, c2 and itself: 0/5 then one step per item. */
+    if (hub_install(h, hub_find(h, HUB_COLLECTIONS, "me/c1"), &o, &err) != 0)
+        fail_msg("install: %s", err.message);
+    assert_int_equal(seen.n, 6);
+    for (size_t i = 0; i < seen.n; i++) {
+        if (seen.done[i] != i || seen.total[i] != 5)
+            fail_msg("step %zu: %llu/%llu, expected %zu/5", i, (unsigned long long)seen.done[i],
+                     (unsigned long long)seen.total[i], i);
+    }
+
+    /* The index update reports bytes: it ends with size/size. */
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/src/.index.json", root);
+    assert_int_equal(stat(p, &st), 0);
+    seen.n = 0;
+    if (hub_update_index(&cfg, &o, &err) != 0)
+        fail_msg("update: %s", err.message);
+    assert_true(seen.n >= 2);
+    assert_int_equal(seen.done[0], 0);
+    assert_int_equal(seen.done[seen.n - 1], (uint64_t)st.st_size);
+    assert_int_equal(seen.total[seen.n - 1], (uint64_t)st.st_size);
+
+    /* A served file that is not what the index vouches for is refused, and
+     * the copy already in the hub directory stays as it was. */
+    char kept[65], after[65];
+    snprintf(p, sizeof(p), "%s/etc/hub/scenarios/me/s1.yaml", root);
+    sha_of(p, kept);
+    snprintf(p, sizeof(p), "%s/src/scenarios/me/s1.yaml", root);
+    write_file(p, "name: me/s1\ntype: trigger\n# altered\n");
+    struct hub_opts force = { .force = true };
+    assert_int_equal(hub_install(h, hub_find(h, HUB_SCENARIOS, "me/s1"), &force, &err), -1);
+    assert_non_null(strstr(err.message, "me/s1: refused, hash mismatch"));
+    assert_non_null(strstr(err.message, "update the index"));
+    snprintf(p, sizeof(p), "%s/etc/hub/scenarios/me/s1.yaml", root);
+    sha_of(p, after);
+    assert_string_equal(kept, after);
+    snprintf(p, sizeof(p), "%s/src/scenarios/me/s1.yaml", root);
+    write_file(p, src_items[1].content);
+    hub_free(h);
+}
+
 int
 main(void)
 {
@@ -368,6 +436,7 @@ main(void)
         cmocka_unit_test(test_index_bad),
         cmocka_unit_test(test_deps),
         cmocka_unit_test(test_install_taint_remove),
+        cmocka_unit_test(test_progress_and_hash_mismatch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
