@@ -216,7 +216,8 @@ store_machine_update_login(struct store *s, const char *machine_id, const char *
     struct sql_val p[] = { sql_text(nz(scenarios)), sql_text(nz(ip_address)), sql_text(nz(version)),
                            sql_int(now), sql_text(machine_id) };
     return write_one(s,
-                     "UPDATE machines SET scenarios = $1, ip_address = $2, version = $3,"
+                     "UPDATE machines SET scenarios = COALESCE(NULLIF($1, ''), scenarios),"
+                     " ip_address = $2, version = $3,"
                      " updated_at = $4 WHERE machine_id = $5",
                      p, ARRAY_SIZE(p), machine_id, err);
 }

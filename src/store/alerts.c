@@ -386,12 +386,17 @@ static int
 alert_decision_row(const struct sql_row *r, void *ctx)
 {
     struct store_alert *a = ctx;
-    struct store_decision *v = realloc(a->decisions, (a->ndecisions + 1) * sizeof(*v));
+    struct store_decision *v = a->decisions;
     int rc;
 
-    if (!v)
-        return -ENOMEM;
-    a->decisions = v;
+    /* Doubling (the capacity is the next power of two): an import puts 100k decisions on one
+     * alert. */
+    if (a->ndecisions == 0 || (a->ndecisions & (a->ndecisions - 1)) == 0) {
+        size_t cap = a->ndecisions == 0 ? 4 : a->ndecisions * 2;
+        if ((v = realloc(a->decisions, cap * sizeof(*v))) == NULL)
+            return -ENOMEM;
+        a->decisions = v;
+    }
     rc = store_decision_read(r, &v[a->ndecisions]);
     if (rc == 0)
         a->ndecisions++;

@@ -283,7 +283,8 @@ int store_machine_get(struct store *s, const char *machine_id, struct store_mach
                       struct store_error *err);
 int store_machine_set_validated(struct store *s, const char *machine_id, bool validated,
                                 int64_t now, struct store_error *err);
-/* Login bookkeeping: scenarios, ip, version; and the heartbeat / push times. */
+/* Login bookkeeping: scenarios ("" keeps the list, as CrowdSec ignores an empty one), ip,
+ * version; and the heartbeat / push times. */
 int store_machine_update_login(struct store *s, const char *machine_id, const char *scenarios,
                                const char *ip_address, const char *version, int64_t now,
                                struct store_error *err);
