@@ -113,6 +113,12 @@ struct bucket_shard_options {
     size_t max_buckets;              /* live buckets in this shard; 0 = no cap */
     size_t max_buckets_per_scenario; /* live buckets of one scenario in this shard; 0 = no cap */
     size_t max_queue;                /* hard bound on a bucket's queue; 0 = BUCKET_MAX_QUEUE */
+    /*
+     * Emit only overflows (end BUCKET_OVERFLOW): the other ends are counted but build no
+     * notice event and do not call emit. For a caller that ignores notices (the agent's
+     * pipeline); dumps and hubtest want them.
+     */
+    bool overflows_only;
 };
 #define BUCKET_MAX_QUEUE 100000
 

@@ -19,6 +19,31 @@ struct bayes_cond {
     bool guillotine;
 };
 
+/* An event map member read without the vm (guard.c): evt.Meta.key, evt.Parsed.key... */
+enum { EVT_MAP_META, EVT_MAP_PARSED, EVT_MAP_ENRICHED };
+struct evt_member {
+    int map;   /* EVT_MAP_*; key NULL = none */
+    char *key; /* owned */
+    size_t keylen;
+};
+
+/*
+ * A prefilter (guard.c), from a scenario filter's first conjunct: kind
+ * EXPR_SHAPE_IN (the member idx[0] must be one of values) or EXPR_SHAPE_EMPTY
+ * (one of the members idx[] must be non-empty). Scenarios with the same test
+ * share one guard (17 of Debian's open with the same log_type test), so an
+ * event checks each once.
+ */
+struct scen_guard {
+    int kind;
+    uint8_t idx[EXPR_SHAPE_MAX_MEMBERS]; /* into bucket_set.gm */
+    size_t nidx;
+    struct expr_shape_value *values; /* owned */
+    size_t nvalues;
+};
+#define BUCKET_GUARD_MEMBERS 32 /* distinct members over the guards of a set */
+#define BUCKET_GUARDS        64 /* distinct guards of a set */
+
 /* One scenario (CrowdSec's BucketFactory), immutable after load. */
 struct scenario {
     struct bucket_factory factory; /* Spec, Filename... as expressions see them */
@@ -40,13 +65,35 @@ struct scenario {
      */
     bool share_events;
     char hash[65];
+    int guard;        /* index into bucket_set.guards, -1 = none: the filter always runs */
+    bool guard_exact; /* the filter is the guard's test alone: true when the guard passes */
+    struct evt_member groupby_m, distinct_m; /* groupby / distinct that are one member */
 };
 
 struct bucket_set {
     struct scenario *sc;
     size_t n, cap;
     struct expr_env *env_scenario, *env_condition, *env_ovfl;
+    struct evt_member gm[BUCKET_GUARD_MEMBERS]; /* what the guards read, once per event */
+    size_t ngm;
+    struct scen_guard guards[BUCKET_GUARDS];
+    size_t nguards;
+    /* A filter or groupby calls a method (evt.SetMeta may write what gm reads): reread gm after
+     * each evaluation. */
+    bool writes_event;
 };
+
+/* guard.c */
+/* Fills sc's guard and direct members (sc->filter etc. compiled). 0 or -ENOMEM. */
+int scenario_guard_init(struct bucket_set *set, struct scenario *sc);
+void scenario_guard_clear(struct scenario *sc);
+/* Frees the set's guards and members. */
+void bucket_set_guards_clear(struct bucket_set *set);
+/* The member's value in evt ("" when missing), as evt.Meta.key reads it. */
+struct strv evt_member_value(const struct event *evt, const struct evt_member *m);
+/* Whether guard g passes given the values of set->gm (vals[i] for gm[i]); when it does not,
+ * the filters it guards are false. */
+bool bucket_guard_passes(const struct scen_guard *g, const struct strv *vals);
 
 /* x/time/rate's Limiter as CrowdSec uses it (burst = capacity, one token per leakspeed). */
 struct limiter {
@@ -104,6 +151,11 @@ struct bucket_shard {
     size_t *bh_purge_at;         /* purge expired blackhole entries when the map reaches this */
     struct bucket_stats stats;
     uint64_t touch_seq;
+    struct {
+        char text[64];
+        size_t len; /* 0 = nothing remembered */
+        struct gotime t;
+    } last_time; /* the MarshaledTime parsed last (pour_time) */
 };
 
 /* shard.c: the table, the timers and the caps. */

@@ -49,6 +49,7 @@ static const char *const data_keys[] = { "source_url", "dest_file", "type", "cac
 void
 scenario_clear(struct scenario *sc)
 {
+    scenario_guard_clear(sc);
     bucket_factory_clear(&sc->factory);
     expr_program_free(sc->filter);
     expr_program_free(sc->groupby);
@@ -404,8 +405,8 @@ excluded(const struct bucket_options *o, const char *name)
  * range), -1 on error.
  */
 static int
-load_doc(struct loader *ld, const struct bucket_set *set, const struct ynode *doc,
-         const char *version, const char *hash, struct scenario *sc)
+load_doc(struct loader *ld, struct bucket_set *set, const struct ynode *doc, const char *version,
+         const char *hash, struct scenario *sc)
 {
     struct bucket_spec *s = &sc->factory.spec;
     char *format = NULL, *cond = NULL, *ovfl = NULL, *cancel = NULL, *expression = NULL;
@@ -521,6 +522,10 @@ load_doc(struct loader *ld, const struct bucket_set *set, const struct ynode *do
         compile_scope(ld, set, doc, sc, expression) < 0)
         goto out;
 
+    if (scenario_guard_init(set, sc) < 0) {
+        load_fail(ld, doc->line, "out of memory");
+        goto out;
+    }
     sc->share_events = !expr_program_calls_methods(sc->condition) &&
                        !expr_program_calls_methods(sc->overflow_filter);
     for (size_t i = 0; i < sc->nbayes; i++)
@@ -716,6 +721,7 @@ bucket_set_free(struct bucket_set *s)
     for (size_t i = 0; i < s->n; i++)
         scenario_clear(&s->sc[i]);
     free(s->sc);
+    bucket_set_guards_clear(s);
     /* Programs borrow their env: free them first. */
     expr_env_free(s->env_scenario);
     expr_env_free(s->env_condition);

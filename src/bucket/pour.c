@@ -25,6 +25,12 @@ fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * The scenario prefilter (guard.c) reads the members its guards need once,
+ * at the first scenario that has a guard, and checks each guard once; a guard
+ * that fails stands for a filter that would have returned false without
+ * error, an exact one that holds for a filter that would have returned true.
+ */
 int
 bucket_match(const struct bucket_set *s, struct expr_vm *vm, const struct event *evt,
              struct bucket_target *ret, size_t *ret_n, char *err, size_t errlen)
@@ -32,22 +38,48 @@ bucket_match(const struct bucket_set *s, struct expr_vm *vm, const struct event 
     struct expr_value vars[1] = { exprenv_event_value(evt) };
     struct expr_value v;
     struct expr_error e;
+    struct strv gvals[BUCKET_GUARD_MEMBERS];
+    int8_t gres[BUCKET_GUARDS]; /* per guard: -1 not checked yet, else whether it passes */
+    bool gread = false;
 
     *ret_n = 0;
     for (size_t i = 0; i < s->n; i++) {
         const struct scenario *sc = &s->sc[i];
         const char *group = "";
         size_t glen = 0;
+        bool known_true = false;
 
-        if (expr_eval(vm, sc->filter, vars, &v, &e) < 0)
-            return fail(err, errlen, "scenario %s: leaky failed : %s", sc->factory.spec.name,
-                        e.message);
-        if (v.kind != EXPR_BOOL)
-            return fail(err, errlen, "scenario %s: unexpected non-bool return : %s",
-                        sc->factory.spec.name, expr_kind_name(v.kind));
-        if (!v.u.b)
-            continue;
-        if (sc->groupby != NULL) {
+        if (sc->guard >= 0) {
+            if (!gread) {
+                for (size_t k = 0; k < s->ngm; k++)
+                    gvals[k] = evt_member_value(evt, &s->gm[k]);
+                memset(gres, -1, s->nguards);
+                gread = true;
+            }
+            if (gres[sc->guard] < 0)
+                gres[sc->guard] = (int8_t)bucket_guard_passes(&s->guards[sc->guard], gvals);
+            if (!gres[sc->guard])
+                continue;
+            known_true = sc->guard_exact;
+        }
+        if (!known_true) {
+            /* What the filter may write, the next guard must see. */
+            gread = gread && !s->writes_event;
+            if (expr_eval(vm, sc->filter, vars, &v, &e) < 0)
+                return fail(err, errlen, "scenario %s: leaky failed : %s", sc->factory.spec.name,
+                            e.message);
+            if (v.kind != EXPR_BOOL)
+                return fail(err, errlen, "scenario %s: unexpected non-bool return : %s",
+                            sc->factory.spec.name, expr_kind_name(v.kind));
+            if (!v.u.b)
+                continue;
+        }
+        if (sc->groupby_m.key != NULL) {
+            struct strv gv = evt_member_value(evt, &sc->groupby_m);
+            group = gv.ptr;
+            glen = gv.len;
+        } else if (sc->groupby != NULL) {
+            gread = gread && !s->writes_event;
             if (expr_eval(vm, sc->groupby, vars, &v, &e) < 0)
                 return fail(err, errlen, "scenario %s: failed groupby : %s", sc->factory.spec.name,
                             e.message);
@@ -167,9 +199,13 @@ distinct_new(struct bucket_shard *sh, struct bucket *b, const struct event *evt)
     const char *s = "";
     size_t n = 0;
 
-    if (expr_eval(sh->vm, b->sc->distinct, vars, &v, &e) < 0)
+    if (b->sc->distinct_m.key != NULL) {
+        struct strv dv = evt_member_value(evt, &b->sc->distinct_m);
+        s = dv.ptr;
+        n = dv.len;
+    } else if (expr_eval(sh->vm, b->sc->distinct, vars, &v, &e) < 0) {
         return 1; /* CrowdSec logs and lets the event through */
-    if (v.kind == EXPR_STRING) {
+    } else if (v.kind == EXPR_STRING) {
         s = v.u.s.ptr;
         n = v.u.s.len;
     }
@@ -284,17 +320,33 @@ pour_into(struct bucket_shard *sh, struct bucket *b, const struct event *evt, st
     return 1;
 }
 
-/* The time of a pour: MarshaledTime in replay, the clock live. */
+/*
+ * The time of a pour: MarshaledTime in replay, the clock live. The last text
+ * parsed is remembered: an event goes to several buckets of a shard in a row
+ * (ssh-bf and its siblings) and consecutive log lines share their second.
+ */
 static int
 pour_time(struct bucket_shard *sh, const struct event *evt, struct gotime *ret)
 {
+    struct strv mt = evt->marshaled_time;
+
     if (sh->opts.clock != BUCKET_REPLAY) {
         *ret = shard_now(sh);
         return 0;
     }
-    if (evt->marshaled_time.len == 0 ||
-        gotime_parse_rfc3339(evt->marshaled_time.ptr, evt->marshaled_time.len, ret) < 0)
+    if (mt.len == 0)
         return -1;
+    if (sh->last_time.len == mt.len && memcmp(sh->last_time.text, mt.ptr, mt.len) == 0) {
+        *ret = sh->last_time.t;
+        return 0;
+    }
+    if (gotime_parse_rfc3339(mt.ptr, mt.len, ret) < 0)
+        return -1;
+    if (mt.len <= sizeof(sh->last_time.text)) {
+        memcpy(sh->last_time.text, mt.ptr, mt.len);
+        sh->last_time.len = mt.len;
+        sh->last_time.t = *ret;
+    }
     return 0;
 }
 
@@ -414,6 +466,13 @@ void
 bucket_end(struct bucket_shard *sh, struct bucket *b, int end)
 {
     struct bucket_overflow ov = { .end = end, .scenario = &b->sc->factory, .leaky = &b->leaky };
+
+    if (end != BUCKET_OVERFLOW && sh->opts.overflows_only) {
+        /* Nobody wants the notice: most buckets die so (idle), skip building it. */
+        count_end(sh, end);
+        shard_remove(sh, b);
+        return;
+    }
     struct event *evt = event_new(EVENT_OVFLW, b->leaky.mode, false);
 
     if (evt != NULL && end == BUCKET_OVERFLOW) {
@@ -437,7 +496,8 @@ bucket_end(struct bucket_shard *sh, struct bucket *b, int end)
     }
     count_end(sh, end);
     /* Out of memory loses the notice, never the bucket's removal. */
-    if (evt != NULL && sh->opts.emit != NULL) {
+    if (evt != NULL && sh->opts.emit != NULL &&
+        (end == BUCKET_OVERFLOW || !sh->opts.overflows_only)) {
         ov.evt = evt;
         sh->opts.emit(sh->opts.ctx, &ov);
         evt = ov.evt;

@@ -235,6 +235,50 @@ bool expr_program_calls_methods(const struct expr_program *p);
 /* Writes a disassembly, for `phalanx expr --disasm` and debugging. */
 void expr_program_dump(const struct expr_program *p, FILE *out);
 
+/*
+ * The shape of a program, read from its syntax (shape.c): what a caller that
+ * runs it on every event can compute from its own data instead. A member is
+ * var.field.key (or var.field["key"]) where var is a variable of a host class
+ * and field one of its fields whose class is a map of strings (evt.Meta.x):
+ * reading it cannot fail and gives "" for a missing key. Kinds:
+ *   EXPR_SHAPE_MEMBER  the program is that one member (its value is the member's value);
+ *   EXPR_SHAPE_IN      its first conjunct (the leftmost operand of its top-level && / and
+ *                      chain, or the whole program) is M == "c", "c" == M or
+ *                      M in ["c1", ...] with string constants: when M's value is none of
+ *                      values the program is false, with no error and nothing else run;
+ *                      exact: the program is that conjunct alone, so it is true otherwise;
+ *   EXPR_SHAPE_EMPTY   its first conjunct is false, with no error, when every member of
+ *                      members is "" (Upper(evt.Meta.http_path) contains '/x' || ...).
+ * Shapes are only reported where the equivalence is exact; EXPR_SHAPE_NONE otherwise.
+ */
+enum expr_shape_kind { EXPR_SHAPE_NONE, EXPR_SHAPE_MEMBER, EXPR_SHAPE_IN, EXPR_SHAPE_EMPTY };
+#define EXPR_SHAPE_MAX_MEMBERS 8
+
+struct expr_shape_member {
+    int var;     /* variable slot */
+    char *field; /* field of the variable's class, e.g. "Meta" */
+    char *key;   /* the map key (no NUL inside) */
+    size_t keylen;
+};
+
+struct expr_shape_value {
+    char *ptr; /* NUL-terminated copy */
+    size_t len;
+};
+
+struct expr_shape {
+    int kind; /* enum expr_shape_kind */
+    bool exact;
+    struct expr_shape_member members[EXPR_SHAPE_MAX_MEMBERS];
+    size_t nmembers;
+    struct expr_shape_value *values; /* EXPR_SHAPE_IN */
+    size_t nvalues;
+};
+
+/* Fills *ret (kind NONE when nothing fits); expr_shape_clear() it. 0 or -ENOMEM. */
+int expr_program_shape(const struct expr_program *p, struct expr_shape *ret);
+void expr_shape_clear(struct expr_shape *s);
+
 struct expr_vm *expr_vm_new(void);
 void expr_vm_free(struct expr_vm *vm);
 

@@ -77,6 +77,9 @@ struct grok_library {
 struct grok_branch {
     pcre2_code *code;
     bool jit;
+    /* plain text every match contains (grok_required_literal): absent, the regex is not run */
+    char lit[GROK_LITERAL_MAX];
+    size_t litlen;
     int first_group; /* pattern-wide number of this branch's group 1, minus one */
     int ncap;
     int nwhole; /* enclosing groups that capture exactly this branch's match */
@@ -680,6 +683,10 @@ split_compile(struct split_state *st, const char *text, size_t a, size_t b, cons
     if (code != NULL) {
         struct grok_branch *br = &p->br[p->nbr++];
         *br = (struct grok_branch){ .code = code, .first_group = st->next_group, .ncap = ncap };
+        br->litlen = grok_required_literal(text + a, b - a, br->lit, sizeof(br->lit));
+        /* A character or two is what PCRE2's own start-up optimisations look for anyway. */
+        if (br->litlen < 3)
+            br->litlen = 0;
         br->nwhole = nwhole;
         if (nwhole > 0)
             memcpy(br->whole, whole, (size_t)nwhole * sizeof(*whole));
@@ -937,6 +944,15 @@ first_invalid(const unsigned char *s, size_t len)
     size_t i = 0;
 
     while (i < len) {
+        /* Log lines are mostly ASCII: skip 8 bytes at a time while no high bit is set. */
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080u) == 0) {
+                i += 8;
+                continue;
+            }
+        }
         if (s[i] < 0x80) {
             i++;
             continue;
@@ -989,9 +1005,38 @@ rewrite_invalid(struct grok_tls *t, const unsigned char *s, size_t len, size_t *
     return 0;
 }
 
+/*
+ * Whether lit (litlen >= 1) occurs in s: memchr to each candidate first byte, then a compare.
+ * Subjects are log fields of a few dozen bytes, where glibc's memmem spends more time setting
+ * up its two-way search than searching.
+ */
+static bool
+contains_literal(const unsigned char *s, size_t len, const char *lit, size_t litlen)
+{
+    const unsigned char *p = s, *end = s + len;
+
+    while ((size_t)(end - p) >= litlen) {
+        p = memchr(p, (unsigned char)lit[0], (size_t)(end - p) - litlen + 1);
+        if (p == NULL)
+            return false;
+        if (memcmp(p + 1, lit + 1, litlen - 1) == 0)
+            return true;
+        p++;
+    }
+    return false;
+}
+
 static int
 run_branch(const struct grok_branch *br, const unsigned char *s, size_t len, struct grok_tls *t)
 {
+    /*
+     * Most patterns of a parser node fail on most lines (sshd tries ten in a row): a literal
+     * the pattern requires, missing from the subject, rejects it faster than the regex. The
+     * literal is ASCII, so it is in the rewritten copy of a bad-UTF-8 subject exactly when it
+     * is in the subject.
+     */
+    if (br->litlen > 0 && !contains_literal(s, len, br->lit, br->litlen))
+        return PCRE2_ERROR_NOMATCH;
     if (br->jit)
         return pcre2_jit_match(br->code, s, len, 0, 0, t->md, t->mctx);
     return pcre2_match(br->code, s, len, 0, 0, t->md, t->mctx);

@@ -16,6 +16,8 @@
  */
 #include "grok/translate.h"
 
+#include <ctype.h>
+
 #define GO_MAX_REPEAT 1000
 #define GO_MAX_NAMES  256
 
@@ -508,4 +510,139 @@ grok_split_alternatives(const char *s, size_t len, size_t *ret_bars, size_t max)
         }
     }
     return (int)n;
+}
+
+/* The class at s[i] == '['; the index of its closing ']', or len when unterminated. */
+static size_t
+class_end(const char *s, size_t len, size_t i)
+{
+    size_t j = i + 1;
+
+    if (j < len && s[j] == '^')
+        j++;
+    if (j < len && s[j] == ']') /* a ']' first is a member */
+        j++;
+    while (j < len && s[j] != ']') {
+        if (s[j] == '\\') {
+            j += 2;
+        } else if (s[j] == '[' && j + 1 < len &&
+                   (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
+            char close = s[j + 1];
+            size_t k = j + 2;
+            while (k + 1 < len && !(s[k] == close && s[k + 1] == ']'))
+                k++;
+            j = k + 2;
+        } else {
+            j++;
+        }
+    }
+    return MIN(j, len);
+}
+
+/* The group at s[i] == '('; the index of its closing ')', or len when unbalanced. */
+static size_t
+group_end(const char *s, size_t len, size_t i)
+{
+    int depth = 0;
+
+    for (size_t j = i; j < len; j++) {
+        if (s[j] == '\\')
+            j++;
+        else if (s[j] == '[')
+            j = class_end(s, len, j);
+        else if (s[j] == '(')
+            depth++;
+        else if (s[j] == ')' && --depth == 0)
+            return j;
+    }
+    return len;
+}
+
+size_t
+grok_required_literal(const char *s, size_t len, char *buf, size_t cap)
+{
+    char run[GROK_LITERAL_MAX];
+    size_t rlen = 0, best = 0;
+
+    if (cap == 0)
+        return 0;
+/* Keeps the current run if it is the longest so far, and starts a new one. */
+#define END_RUN()                                                                                  \
+    do {                                                                                           \
+        if (rlen > best && rlen <= cap) {                                                          \
+            memcpy(buf, run, rlen);                                                                \
+            best = rlen;                                                                           \
+        }                                                                                          \
+        rlen = 0;                                                                                  \
+    } while (0)
+
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\') {
+            unsigned char d = i + 1 < len ? (unsigned char)s[i + 1] : 0;
+            /* An escaped punctuation character stands for itself; a one-letter class or
+             * assertion (\d, \b) or a control character ends the run; any other form (\Q,
+             * \x{..}, \p{..}, \1) is not read here: give up. */
+            if (d != 0 && strchr("dDwWsSbBAzZGhHvVRntrfae", d) != NULL) {
+                END_RUN();
+                i += 2;
+                continue;
+            }
+            if (d < 0x21 || d > 0x7e || isalnum(d))
+                return 0;
+            if (rlen < sizeof(run))
+                run[rlen++] = (char)d;
+            else
+                END_RUN();
+            i += 2;
+        } else if (c == '(') {
+            /* Groups are skipped whole. A flag setting such as (?i) or (?x) changes how the
+             * text after it reads, a conditional or comment is not skipped safely: give up. */
+            if (i + 1 < len && s[i + 1] == '?' &&
+                (i + 2 >= len || strchr(":<P=!>|", s[i + 2]) == NULL))
+                return 0;
+            END_RUN();
+            i = group_end(s, len, i);
+            if (i >= len)
+                return 0;
+            i++;
+        } else if (c == '[') {
+            END_RUN();
+            i = class_end(s, len, i);
+            if (i >= len)
+                return 0;
+            i++;
+        } else if (c == '|' || c == ')') {
+            return 0; /* a top-level alternative: nothing is required by all of them */
+        } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+            /* The previous atom repeats or is optional: it leaves the run, which ends. */
+            if (rlen > 0)
+                rlen--;
+            END_RUN();
+            i++;
+            if (c == '{') {
+                while (i < len && (isdigit((unsigned char)s[i]) || s[i] == ','))
+                    i++;
+                if (i >= len || s[i] != '}')
+                    return 0; /* a brace that is no quantifier: not worth reading */
+                i++;
+            }
+            if (i < len && (s[i] == '?' || s[i] == '+'))
+                i++; /* lazy or possessive */
+        } else if (c == '.' || c == '^' || c == '$' || c < 0x20 || c > 0x7e) {
+            END_RUN();
+            i++;
+        } else {
+            if (rlen < sizeof(run)) {
+                run[rlen++] = (char)c;
+            } else {
+                END_RUN();
+                run[rlen++] = (char)c;
+            }
+            i++;
+        }
+    }
+    END_RUN();
+#undef END_RUN
+    return best;
 }

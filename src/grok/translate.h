@@ -38,4 +38,17 @@ int grok_split_alternatives(const char *pcre, size_t len, size_t *ret_bars, size
  */
 int grok_whole_group(const char *pcre, size_t len);
 
+/*
+ * The longest run of plain ASCII characters that every match of the PCRE2
+ * regex s[0..len) (as grok_translate() writes it, compiled without caseless
+ * or extended flags) contains, copied to buf (at most cap <=
+ * GROK_LITERAL_MAX bytes); returns its length, 0 when there is none or the
+ * regex holds something this conservative scan does not read (a top-level
+ * alternative, a flag setting, \Q, \x{..}). Groups and classes are skipped
+ * whole; a quantified atom leaves the run. A subject without the literal
+ * cannot match, which lets the matcher skip the regex.
+ */
+#define GROK_LITERAL_MAX 64
+size_t grok_required_literal(const char *s, size_t len, char *buf, size_t cap);
+
 #endif

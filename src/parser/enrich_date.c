@@ -115,9 +115,20 @@ enrich_parse_date(struct enrich_ctx *ctx, const char *input, size_t len, struct 
             date_with_layout(evt->str_time_format.ptr, evt->str_time_format.len, input, len, &t) ==
                 0)
             return date_result(evt, t, true);
-        for (size_t i = 0; i < ARRAY_SIZE(date_layouts); i++)
-            if (date_with_layout(date_layouts[i], strlen(date_layouts[i]), input, len, &t) == 0)
+        /*
+         * Every layout of the table opens with a number (2006, 02, 01: Go's
+         * parser wants a digit there) or a name (Mon, Jan: letters), so one
+         * whose kind differs from the input's first byte cannot match: skip it
+         * rather than fail in it (a syslog date used to fail six of them).
+         */
+        bool digit = input[0] >= '0' && input[0] <= '9';
+        for (size_t i = 0; i < ARRAY_SIZE(date_layouts); i++) {
+            const char *l = date_layouts[i];
+            if ((l[0] >= '0' && l[0] <= '9') != digit)
+                continue;
+            if (date_with_layout(l, strlen(l), input, len, &t) == 0)
                 return date_result(evt, t, true);
+        }
         if (date_unix(input, len, &t) == 0)
             return date_result(evt, t, true);
     }

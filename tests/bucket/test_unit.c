@@ -90,6 +90,11 @@ test_key(void **state)
         { "evt.Meta.log_type == 'ssh_failed-auth'", "1.2.3.4", "crowdsecurity/ssh-bf",
           "b4a886968361ba2616b426c9f0feb95f6f25ee51" },
         { "true", "", "x", "c4fda9ca0a3791694814a013e030d903ac1add12" },
+        /* longer than a SHA-1 block (Python's hashlib) */
+        { "evt.Meta.log_type in ['http_access-log', 'http_error-log'] && "
+          "any(File('sqli_probe_patterns.txt'), {Upper(evt.Parsed.http_args) contains Upper(#)})",
+          "203.0.113.7", "crowdsecurity/http-sqli-probbing-detection",
+          "9a999f8b9b4cc112a32a1203c9cbc5ae2eb44765" },
     };
     char out[41], hash[65];
 

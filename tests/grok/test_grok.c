@@ -20,6 +20,7 @@
 
 #include "common/str.h"
 #include "grok/grok.h"
+#include "grok/translate.h"
 
 struct oracle_case {
     const char *pattern, *subject;
@@ -550,7 +551,7 @@ test_pathological(void **state)
 {
     struct grok_library *lib = base_library();
     struct grok_error err;
-    size_t big = 64 * 1024;
+    size_t big = (size_t)64 * 1024;
     char *s = malloc(big + 1);
     struct strv v[64];
     double worst = 0;
@@ -627,14 +628,57 @@ test_pathological(void **state)
     grok_library_free(lib);
 }
 
+/* The required literal of a translated regex: what every match contains, or nothing. */
+static void
+test_required_literal(void **state)
+{
+    static const struct {
+        const char *re, *lit;
+    } cases[] = {
+        { "Failed (\\b\\w+\\b) for ([a-z]+) from", "Failed " },
+        { "Connection closed by (authenticating|invalid) user ([a-z]+)", "Connection closed by " },
+        { "Invalid user\\s*([a-z]+)? from", "Invalid user" },
+        { "pam_(.*?)\\(sshd:auth\\): authentication failure; logname=",
+          "(sshd:auth): authentication failure; logname=" },
+        { "abc?de", "ab" },
+        { "abcd*efg", "abc" }, /* a tie keeps the first */
+        { "xy{2,3}zzz", "zzz" },
+        { "wxyz+q", "wxy" },
+        { "(abc)?defg", "defg" },
+        { "[]x]yz[^]a]uvw", "uvw" },
+        { "[[:alpha:]]word", "word" },
+        { "a.b.cdef$", "cdef" },
+        { "^GET /index", "GET /index" },
+        { "ab|cdef", "" },
+        { "(?i)mask", "" },
+        { "x(?s:.)yz", "" },
+        { "\\Qa.b\\E", "" },
+        { "\\x41bcdef", "" },
+        { "caf\xc3\xa9s", "caf" },
+        { "a\\.b\\-c", "a.b-c" },
+        { "(unclosed", "" },
+        { "", "" },
+    };
+    char buf[GROK_LITERAL_MAX + 1];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        size_t n = grok_required_literal(cases[i].re, strlen(cases[i].re), buf, GROK_LITERAL_MAX);
+        buf[n] = '\0';
+        if (strcmp(buf, cases[i].lit) != 0)
+            fail_msg("case %zu /%s/: '%s', want '%s'", i, cases[i].re, buf, cases[i].lit);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_oracle_table), cmocka_unit_test(test_base_set),
-        cmocka_unit_test(test_expansion),    cmocka_unit_test(test_compile_errors),
-        cmocka_unit_test(test_library_add),  cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_hub_patterns), cmocka_unit_test(test_pathological),
+        cmocka_unit_test(test_oracle_table),     cmocka_unit_test(test_base_set),
+        cmocka_unit_test(test_expansion),        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_library_add),      cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_hub_patterns),     cmocka_unit_test(test_pathological),
+        cmocka_unit_test(test_required_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
