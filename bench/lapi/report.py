@@ -5,7 +5,8 @@ ph, cs = sys.argv[1].split(), sys.argv[2].split()
 # (label, field, lower is better: True/False, None = no ratio)
 rows = [("load: POST /v1/alerts (s)", 0, True), ("GET /v1/decisions?ip= (req/s)", 1, False),
         ("  p99 latency (ms)", 2, True), ("stream startup (s)", 3, True),
-        ("  body (bytes)", 4, None), ("  decisions", 5, None), ("peak RSS (MiB)", 6, True)]
+        ("  body (bytes)", 4, None), ("  decisions", 5, None), ("peak RSS (MiB)", 6, True),
+        ("  peak during the load (MiB)", 7, True)]
 
 
 def num(v, i):
@@ -15,7 +16,7 @@ def num(v, i):
         for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
             if v.endswith(unit):
                 return float(v[:-len(unit)]) * scale
-    if i == 6:
+    if i in (6, 7):
         return float(v) / 1024
     return float(v)
 

@@ -4,7 +4,7 @@
 # by a machine as `cscli decisions import` does), then
 #   - wrk, 32 connections: GET /v1/decisions?ip=<one of the banned IPs>
 #   - the stream's startup answer (GET /v1/decisions/stream?startup=true): time, size
-#   - the server's peak RSS
+#   - the server's peak RSS, and what it was once the alerts were loaded
 # and prints the two side by side with the ratio. PEER=0 skips CrowdSec.
 # Not a test: numbers depend on the machine (2 shared cores here).
 set -eu
@@ -62,11 +62,13 @@ key=$("$phalanx" bouncers add bench -o raw -c "$T/ph/config.yaml")
 echo $! > "$T/ph.pid"
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 ph_load=$(load "http://127.0.0.1:$port" bench benchpassword)
+ph_load_rss=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$T/ph.pid")/status")
 ph=$(measure ph "http://127.0.0.1:$port" "$key" "$(cat "$T/ph.pid")")
 
 # --- CrowdSec 1.4.6 ---
 cs="- - - - - -"
 cs_load="-"
+cs_load_rss="-"
 if [ "$PEER" != 0 ] && cs_ready; then
     cs_setup "$T/cs" >/dev/null
     cskey=$(cscli -c "$T/cs/config.yaml" bouncers add bench -o raw 2>/dev/null)
@@ -77,8 +79,9 @@ if [ "$PEER" != 0 ] && cs_ready; then
     login=$(awk '/^login:/ {print $2}' "$T/cs/etc/local_api_credentials.yaml")
     pw=$(awk '/^password:/ {print $2}' "$T/cs/etc/local_api_credentials.yaml")
     cs_load=$(load "http://127.0.0.1:$csport" "$login" "$pw")
+    cs_load_rss=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$T/cs.pid")/status")
     cs=$(measure cs "http://127.0.0.1:$csport" "$cskey" "$(cat "$T/cs.pid")")
 fi
 
 echo "Local API, $N active decisions, wrk -t2 -c32 -d$DURATION GET /v1/decisions?ip= (random banned IP)"
-python3 "$here/report.py" "$ph_load $ph" "$cs_load $cs"
+python3 "$here/report.py" "$ph_load $ph $ph_load_rss" "$cs_load $cs $cs_load_rss"

@@ -130,7 +130,7 @@ allowlist_json(const struct store_allowlist *a, int64_t now)
 
 /* json.Encoder with SetIndent("", "  "). */
 static int
-print_json(json_t *j)
+print_model_json(json_t *j)
 {
     char *compact = j != NULL ? model_json_dumps(j) : NULL;
     char *indented = compact != NULL ? cli_json_indent(compact, "  ") : NULL;
@@ -175,7 +175,7 @@ cmd_list(struct store *s, const struct cli_globals *g)
         json_t *a = json_array();
         for (size_t i = 0; a != NULL && i < n; i++)
             json_array_append_new(a, allowlist_json(&v[i], now));
-        rc = print_json(a);
+        rc = print_model_json(a);
         goto out;
     }
     bool raw = g->format == CLI_OUT_RAW;
@@ -221,7 +221,7 @@ cmd_inspect(struct store *s, const struct cli_globals *g, const char *name)
     if (store_allowlist_get(s, name, true, &a, &err) != 0)
         return cli_fail("unable to get allowlist: %s", err.msg);
     if (g->format == CLI_OUT_JSON) {
-        rc = print_json(allowlist_json(&a, now));
+        rc = print_model_json(allowlist_json(&a, now));
         store_allowlist_clear(&a);
         return rc;
     }

@@ -37,24 +37,6 @@ bouncers_usage(FILE *out)
             CLI_DEFAULT_CONFIG);
 }
 
-static const char *
-fmt_time(int64_t ns, bool nano, char *buf, size_t size)
-{
-    if (ns <= 0) {
-        buf[0] = '\0';
-        return buf;
-    }
-    if (nano) {
-        gotime_format_rfc3339nano((struct gotime){ ns, 0 }, buf, size);
-    } else {
-        time_t t = (time_t)(ns / 1000000000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    return buf;
-}
-
 /* ent.Bouncer's JSON (api_key is the stored SHA-512, as cscli shows it). */
 static json_t *
 bouncer_json(const struct store_bouncer *b)
@@ -62,8 +44,10 @@ bouncer_json(const struct store_bouncer *b)
     char t[64];
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(b->id));
-    json_object_set_new(o, "created_at", json_string(fmt_time(b->created_at, true, t, sizeof(t))));
-    json_object_set_new(o, "updated_at", json_string(fmt_time(b->updated_at, true, t, sizeof(t))));
+    json_object_set_new(o, "created_at",
+                        json_string(cli_format_time(b->created_at, true, t, sizeof(t))));
+    json_object_set_new(o, "updated_at",
+                        json_string(cli_format_time(b->updated_at, true, t, sizeof(t))));
     json_object_set_new(o, "name", json_string(b->name));
     json_object_set_new(o, "api_key", json_string(b->api_key ? b->api_key : ""));
     json_object_set_new(o, "revoked", json_boolean(b->revoked));
@@ -72,22 +56,12 @@ bouncer_json(const struct store_bouncer *b)
     json_object_set_new(o, "version", json_string(b->version ? b->version : ""));
     /* ent's `until` (a time.Time, so never omitted) is set when the bouncer is
      * made and never changed by CrowdSec: its creation time. */
-    json_object_set_new(o, "until", json_string(fmt_time(b->created_at, true, t, sizeof(t))));
-    json_object_set_new(o, "last_pull", json_string(fmt_time(b->last_pull, true, t, sizeof(t))));
+    json_object_set_new(o, "until",
+                        json_string(cli_format_time(b->created_at, true, t, sizeof(t))));
+    json_object_set_new(o, "last_pull",
+                        json_string(cli_format_time(b->last_pull, true, t, sizeof(t))));
     json_object_set_new(o, "auth_type", json_string(b->auth_type ? b->auth_type : ""));
     return o;
-}
-
-static int
-print_json(json_t *v)
-{
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    json_decref(v);
-    if (s == NULL)
-        return cli_fail("out of memory");
-    puts(s);
-    free(s);
-    return 0;
 }
 
 static int
@@ -104,7 +78,7 @@ bouncers_list(struct store *s, const struct cli_globals *g)
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(a, bouncer_json(&v[i]));
-        rc = print_json(a);
+        rc = cli_print_json(a);
     } else {
         bool raw = g->format == CLI_OUT_RAW;
         static const char *const human[] = { "Name", "IP Address", "Valid",    "Last API pull",
@@ -122,10 +96,12 @@ bouncers_list(struct store *s, const struct cli_globals *g)
             char lp[64];
             const char *valid =
                 raw ? (v[i].revoked ? "pending" : "validated") : (v[i].revoked ? "🚫" : "✔️");
-            const char *cells[] = { v[i].name,     v[i].ip_address,
-                                    valid,         fmt_time(v[i].last_pull, false, lp, sizeof(lp)),
-                                    v[i].type,     v[i].version,
-                                    v[i].auth_type };
+            const char *cells[] = {
+                v[i].name,     v[i].ip_address,
+                valid,         cli_format_time(v[i].last_pull, false, lp, sizeof(lp)),
+                v[i].type,     v[i].version,
+                v[i].auth_type
+            };
             if (cli_table_add(t, cells) < 0)
                 rc = cli_fail("out of memory");
         }
@@ -153,20 +129,20 @@ bouncers_inspect(struct store *s, const struct cli_globals *g, const char *name)
     if (rc != 0)
         return cli_fail("unable to read bouncer '%s': %s", name, err.msg);
     if (g->format == CLI_OUT_JSON) {
-        rc = print_json(bouncer_json(&b));
+        rc = cli_print_json(bouncer_json(&b));
     } else {
         char c[64], u[64], p[64];
         static const char *const hdr[] = { "Field", "Value" };
         struct cli_table *t = cli_table_new(hdr, 2);
         const char *rows[][2] = {
             { "Name", b.name },
-            { "Created At", fmt_time(b.created_at, false, c, sizeof(c)) },
-            { "Last Update", fmt_time(b.updated_at, false, u, sizeof(u)) },
+            { "Created At", cli_format_time(b.created_at, false, c, sizeof(c)) },
+            { "Last Update", cli_format_time(b.updated_at, false, u, sizeof(u)) },
             { "Revoked?", b.revoked ? "true" : "false" },
             { "IP Address", b.ip_address },
             { "Type", b.type },
             { "Version", b.version },
-            { "Last Pull", fmt_time(b.last_pull, false, p, sizeof(p)) },
+            { "Last Pull", cli_format_time(b.last_pull, false, p, sizeof(p)) },
             { "Auth type", b.auth_type },
             { "Auto Created", b.auto_created ? "true" : "false" },
         };
@@ -217,7 +193,7 @@ bouncers_add(struct store *s, const struct cli_globals *g, const char *name, con
     if (g->format == CLI_OUT_RAW)
         printf("%s\n", key);
     else if (g->format == CLI_OUT_JSON)
-        return print_json(json_string(key));
+        return cli_print_json(json_string(key));
     else
         printf("API key for '%s':\n\n   %s\n\nPlease keep this key since you will not be able to "
                "retrieve it!\n",

@@ -49,23 +49,6 @@ now_ns(void)
 }
 
 /* RFC 3339 with nanoseconds (Go's time.Time JSON) into buf; "" for 0. */
-static const char *
-fmt_time(int64_t ns, bool nano, char *buf, size_t size)
-{
-    if (ns <= 0) {
-        buf[0] = '\0';
-        return buf;
-    }
-    if (nano) {
-        gotime_format_rfc3339nano((struct gotime){ ns, 0 }, buf, size);
-    } else {
-        time_t t = (time_t)(ns / 1000000000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    return buf;
-}
 
 /* cscli's heartbeat column: the age, with a warning sign past the prune default. */
 static const char *
@@ -89,11 +72,14 @@ machine_json(const struct store_machine *m)
     char t[64];
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(m->id));
-    json_object_set_new(o, "created_at", json_string(fmt_time(m->created_at, true, t, sizeof(t))));
-    json_object_set_new(o, "updated_at", json_string(fmt_time(m->updated_at, true, t, sizeof(t))));
-    json_object_set_new(o, "last_push", json_string(fmt_time(m->last_push, true, t, sizeof(t))));
+    json_object_set_new(o, "created_at",
+                        json_string(cli_format_time(m->created_at, true, t, sizeof(t))));
+    json_object_set_new(o, "updated_at",
+                        json_string(cli_format_time(m->updated_at, true, t, sizeof(t))));
+    json_object_set_new(o, "last_push",
+                        json_string(cli_format_time(m->last_push, true, t, sizeof(t))));
     json_object_set_new(o, "last_heartbeat",
-                        json_string(fmt_time(m->last_heartbeat, true, t, sizeof(t))));
+                        json_string(cli_format_time(m->last_heartbeat, true, t, sizeof(t))));
     json_object_set_new(o, "machineId", json_string(m->machine_id));
     /* ent's omitempty fields */
     if (m->ip_address && m->ip_address[0])
@@ -106,18 +92,6 @@ machine_json(const struct store_machine *m)
     json_object_set_new(o, "auth_type", json_string(m->auth_type ? m->auth_type : ""));
     json_object_set_new(o, "edges", json_object());
     return o;
-}
-
-static int
-print_json(json_t *v)
-{
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(v);
-    if (s == NULL)
-        return cli_fail("out of memory");
-    puts(s);
-    free(s);
-    return 0;
 }
 
 static int
@@ -134,7 +108,7 @@ machines_list(struct store *s, const struct cli_globals *g)
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(a, machine_json(&v[i]));
-        rc = print_json(a);
+        rc = cli_print_json(a);
     } else {
         bool raw = g->format == CLI_OUT_RAW;
         static const char *const human[] = { "Name",    "IP Address", "Last Update",   "Status",
@@ -154,7 +128,7 @@ machines_list(struct store *s, const struct cli_globals *g)
                 raw ? (v[i].is_validated ? "true" : "false") : (v[i].is_validated ? "✔️" : "🚫");
             const char *cells[] = { v[i].machine_id,
                                     v[i].ip_address,
-                                    fmt_time(v[i].updated_at, false, up, sizeof(up)),
+                                    cli_format_time(v[i].updated_at, false, up, sizeof(up)),
                                     status,
                                     v[i].version,
                                     v[i].auth_type,
@@ -186,7 +160,7 @@ machines_inspect(struct store *s, const struct cli_globals *g, const char *name)
     if (rc != 0)
         return cli_fail("unable to read machine '%s': %s", name, err.msg);
     if (g->format == CLI_OUT_JSON) {
-        rc = print_json(machine_json(&m));
+        rc = cli_print_json(machine_json(&m));
     } else {
         char c[64], u[64], p[64], h[64];
         static const char *const hdr[] = { "Field", "Value" };
@@ -194,10 +168,10 @@ machines_inspect(struct store *s, const struct cli_globals *g, const char *name)
         const char *rows[][2] = {
             { "Machine ID", m.machine_id },
             { "IP Address", m.ip_address },
-            { "Created At", fmt_time(m.created_at, false, c, sizeof(c)) },
-            { "Last Update", fmt_time(m.updated_at, false, u, sizeof(u)) },
-            { "Last Push", fmt_time(m.last_push, false, p, sizeof(p)) },
-            { "Last Heartbeat", fmt_time(m.last_heartbeat, false, h, sizeof(h)) },
+            { "Created At", cli_format_time(m.created_at, false, c, sizeof(c)) },
+            { "Last Update", cli_format_time(m.updated_at, false, u, sizeof(u)) },
+            { "Last Push", cli_format_time(m.last_push, false, p, sizeof(p)) },
+            { "Last Heartbeat", cli_format_time(m.last_heartbeat, false, h, sizeof(h)) },
             { "Validated?", m.is_validated ? "true" : "false" },
             { "Version", m.version },
             { "Auth Type", m.auth_type },

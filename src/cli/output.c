@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "apiclient/apiclient.h"
+#include "common/gotime.h"
 #include "common/str.h"
 #include "config/config.h"
 #include "model/model.h"
@@ -1166,4 +1167,34 @@ cli_as_number_name(const struct source *s, char *buf, size_t size)
     const char *num = s != NULL && s->as_number != NULL ? s->as_number : "";
     const char *name = s != NULL && s->as_name != NULL ? s->as_name : "";
     snprintf(buf, size, "%s%s%s", strcmp(num, "0") == 0 ? "" : num, name[0] ? " " : "", name);
+}
+
+const char *
+cli_format_time(int64_t ns, bool nano, char *buf, size_t size)
+{
+    if (ns <= 0) {
+        buf[0] = '\0';
+        return buf;
+    }
+    if (nano) {
+        gotime_format_rfc3339nano((struct gotime){ ns, 0 }, buf, size);
+    } else {
+        time_t t = (time_t)(ns / 1000000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return buf;
+}
+
+int
+cli_print_json(struct json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (s == NULL)
+        return cli_fail("out of memory");
+    puts(s);
+    free(s);
+    return 0;
 }

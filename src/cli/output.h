@@ -63,6 +63,13 @@ struct store;
 int cli_inspect_metrics_rows(struct cli_table *t, struct store *s, const char *type,
                              const char *by);
 
+/* ns since the epoch as RFC 3339 in UTC: with nanoseconds (Go's time.Time JSON) when nano, else to
+ * the second; "" for 0 or less. Returns buf. */
+const char *cli_format_time(int64_t ns, bool nano, char *buf, size_t size);
+/* Prints v (stolen) indented by two spaces, keys in insertion order; 0, or 1 after an error. */
+struct json_t;
+int cli_print_json(struct json_t *v);
+
 /* "Error: " + message + "\n" on stderr; returns 1 (the exit code) for `return cli_fail(...)`. */
 int cli_fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

@@ -20,6 +20,7 @@
 #include "store/store.h"
 
 #include "common/ip.h"
+#include "common/str.h"
 
 struct profiles;
 struct lapi_tls;
@@ -80,7 +81,37 @@ struct lapi_request {
 struct lapi_response {
     unsigned status;
     char *body; /* malloc'd JSON text, or NULL for an empty body */
+    /* Or, when has_file, the body is the file_size bytes of file_fd (owned, unlinked). */
+    bool has_file;
+    int file_fd;
+    uint64_t file_size;
 };
+
+/*
+ * A response body written in pieces (the decision stream, the decision
+ * list): held in memory while small, moved to an unlinked temporary file
+ * once it passes LAPI_OUT_SPILL bytes, so that the daemon's memory does not
+ * grow with the answer (MHD sends the file with sendfile). Errors are
+ * sticky: after one, writes do nothing and return it.
+ */
+#define LAPI_OUT_SPILL ((size_t)1 << 20)
+
+struct lapi_out {
+    struct str buf; /* bytes not yet in the file */
+    int fd;         /* -1 until the body is spilled */
+    bool in_memory; /* no temporary file could be made: all of it stays in buf */
+    uint64_t size;  /* bytes already written to fd */
+    int error;      /* 0, or the first failure (negative errno) */
+};
+
+void lapi_out_init(struct lapi_out *o);
+/* Appends n bytes; 0, -ENOMEM or the negative errno of a failed file write. */
+int lapi_out_write(struct lapi_out *o, const char *p, size_t n);
+int lapi_out_cstr(struct lapi_out *o, const char *s);
+/* Makes o the response body (o is emptied); on a failure of o, a 500 with its error. */
+void lapi_reply_out(struct lapi_response *out, unsigned status, struct lapi_out *o);
+/* Releases what o holds; o may be reused after lapi_out_init. */
+void lapi_out_free(struct lapi_out *o);
 
 typedef void (*lapi_handler_fn)(struct lapi_request *r, struct lapi_response *out);
 

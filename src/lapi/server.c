@@ -17,15 +17,26 @@
  * are rate-limited per client. lapi_reload() swaps profiles, TLS files and
  * network settings under a lock that requests hold while they are routed
  * and while their handler runs.
+ *
+ * Large answers (the decision stream) are written to an unlinked temporary
+ * file and sent from it, and after a request that moved many MiB the heap is
+ * trimmed: MHD's threads each have a malloc arena, and without the trim
+ * every arena keeps the peak of the largest request it served.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "lapi/internal.h"
 #include "lapi/profiles.h"
+
+/* A request or an answer past this size returns the heap's free pages to the system when done. */
+#define TRIM_AFTER ((size_t)8 << 20)
 
 struct conn_state {
     struct lapi_request req;
@@ -34,6 +45,7 @@ struct conn_state {
     bool too_large;
     bool gzip;     /* Content-Encoding: gzip */
     bool answered; /* a response was queued on the first call */
+    bool trim;     /* a large body was handled: malloc_trim once it is freed */
 };
 
 int64_t
@@ -44,12 +56,158 @@ lapi_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Drops the body of out, text or file. */
+static void
+response_clear_body(struct lapi_response *out)
+{
+    free(out->body);
+    out->body = NULL;
+    if (out->has_file)
+        close(out->file_fd);
+    out->has_file = false;
+    out->file_fd = -1;
+    out->file_size = 0;
+}
+
 void
 lapi_reply_text(struct lapi_response *out, unsigned status, char *owned_json)
 {
-    free(out->body);
+    response_clear_body(out);
     out->status = status;
     out->body = owned_json;
+}
+
+void
+lapi_out_init(struct lapi_out *o)
+{
+    *o = (struct lapi_out){ .buf = STR_INIT, .fd = -1 };
+}
+
+void
+lapi_out_free(struct lapi_out *o)
+{
+    str_free(&o->buf);
+    if (o->fd >= 0)
+        close(o->fd);
+    o->fd = -1;
+    o->size = 0;
+}
+
+/*
+ * An anonymous file (O_TMPFILE: never has a name) in $TMPDIR or /tmp; where
+ * the filesystem cannot, a mkstemp file unlinked at once. Mode 0600 either
+ * way. The fd or a negative errno.
+ */
+static int
+open_spill_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+
+    if (dir == NULL || dir[0] != '/')
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return -errno;
+    if ((size_t)snprintf(path, sizeof(path), "%s/phalanx-body-XXXXXX", dir) >= sizeof(path))
+        return -ENAMETOOLONG;
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    return fd;
+}
+
+/*
+ * Moves the buffered bytes to the file, opening it the first time. When no
+ * file can be created (no writable temporary directory), the body stays in
+ * memory as it did before files were used: slower to grow, still correct.
+ */
+static int
+out_spill(struct lapi_out *o)
+{
+    if (o->in_memory)
+        return 0;
+    if (o->fd < 0) {
+        int fd = open_spill_file();
+        if (fd < 0) {
+            log_warn("lapi: cannot create a temporary file for a large answer (%s), "
+                     "keeping it in memory",
+                     strerror(-fd));
+            o->in_memory = true;
+            return 0;
+        }
+        o->fd = fd;
+    }
+    const char *p = o->buf.buf;
+    size_t left = o->buf.len;
+    while (left > 0) {
+        ssize_t w = write(o->fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return o->error = w < 0 ? -errno : -EIO;
+        p += w;
+        left -= (size_t)w;
+        o->size += (uint64_t)w;
+    }
+    str_clear(&o->buf);
+    return 0;
+}
+
+int
+lapi_out_write(struct lapi_out *o, const char *p, size_t n)
+{
+    if (o->error != 0)
+        return o->error;
+    if (str_append(&o->buf, p, n) < 0)
+        return o->error = -ENOMEM;
+    if (o->buf.len >= LAPI_OUT_SPILL && !o->in_memory)
+        return out_spill(o);
+    return 0;
+}
+
+int
+lapi_out_cstr(struct lapi_out *o, const char *s)
+{
+    return lapi_out_write(o, s, strlen(s));
+}
+
+void
+lapi_reply_out(struct lapi_response *out, unsigned status, struct lapi_out *o)
+{
+    if (o->error == 0 && o->fd >= 0)
+        out_spill(o);
+    if (o->error != 0) {
+        char msg[128];
+        int e = o->error;
+        snprintf(msg, sizeof(msg), "cannot write the answer: %s", strerror(-e));
+        lapi_out_free(o);
+        lapi_reply_message(out, 500, e == -ENOMEM ? "out of memory" : msg);
+        return;
+    }
+    if (o->fd < 0) {
+        /* Small: a string, as every other answer. An empty buffer gives "" (not NULL). */
+        char *text = str_steal(&o->buf);
+        if (text == NULL)
+            text = strdup("");
+        lapi_out_free(o);
+        if (text == NULL) {
+            lapi_reply_message(out, 500, "out of memory");
+            return;
+        }
+        lapi_reply_text(out, status, text);
+        return;
+    }
+    response_clear_body(out);
+    out->status = status;
+    out->has_file = true;
+    out->file_fd = o->fd;
+    out->file_size = o->size;
+    o->fd = -1;
+    lapi_out_free(o);
 }
 
 void
@@ -231,22 +389,32 @@ peer_address(struct MHD_Connection *c, struct lapi_request *r)
          IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)(const void *)r->peer_addr.bytes));
 }
 
+/* Queues resp; its body (text or file) goes to MHD, which frees it once sent. */
 static enum MHD_Result
 send_response(struct MHD_Connection *c, const struct lapi_response *resp_in)
 {
     struct lapi_response resp = *resp_in;
     struct MHD_Response *mr;
     enum MHD_Result ret;
-    size_t len = resp.body != NULL ? strlen(resp.body) : 0;
 
-    mr = MHD_create_response_from_buffer(len, resp.body != NULL ? resp.body : (void *)"",
-                                         resp.body != NULL ? MHD_RESPMEM_MUST_FREE
-                                                           : MHD_RESPMEM_PERSISTENT);
-    if (mr == NULL) {
-        free(resp.body);
-        return MHD_NO;
+    if (resp.has_file) {
+        /* Read with pread/sendfile from offset 0; MHD closes the fd with the response. */
+        mr = MHD_create_response_from_fd64(resp.file_size, resp.file_fd);
+        if (mr == NULL) {
+            close(resp.file_fd);
+            return MHD_NO;
+        }
+    } else {
+        size_t len = resp.body != NULL ? strlen(resp.body) : 0;
+        mr = MHD_create_response_from_buffer(len, resp.body != NULL ? resp.body : (void *)"",
+                                             resp.body != NULL ? MHD_RESPMEM_MUST_FREE
+                                                               : MHD_RESPMEM_PERSISTENT);
+        if (mr == NULL) {
+            free(resp.body);
+            return MHD_NO;
+        }
     }
-    if (resp.body != NULL)
+    if (resp.body != NULL || resp.has_file)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "application/json; charset=utf-8");
     if (resp.status == 429)
@@ -491,6 +659,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (resp.status == 0)
         lapi_reply_message(&resp, 500, "internal error");
     log_debug("lapi: %s %s %s -> %u", st->req.peer_ip, method, url, resp.status);
+    st->trim = st->req.body_len >= TRIM_AFTER ||
+               (resp.has_file ? resp.file_size >= TRIM_AFTER
+                              : resp.body != NULL && strlen(resp.body) >= TRIM_AFTER);
     st->answered = true;
     return send_response(c, &resp);
 }
@@ -506,8 +677,16 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(st->req.machine_id);
     free(st->req.body);
     store_bouncer_clear(&st->req.bouncer);
+    bool trim = st->trim;
     free(st);
     *con_cls = NULL;
+    /*
+     * Without it the arena of this thread keeps the request's peak (parsed
+     * alerts, a large answer) as free heap, and each of MHD's threads
+     * adds its own.
+     */
+    if (trim)
+        malloc_trim(0);
 }
 
 /* A new connection: over HTTPS, set client_verification on its TLS session before the handshake. */

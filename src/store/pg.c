@@ -5,7 +5,9 @@
  * Every statement goes through PQexecParams with typed parameters (int8,
  * float8, text), so values never become SQL text; the connection is a plain
  * libpq conninfo string. Results are read in text format and converted
- * here, which keeps the row readers identical to SQLite's.
+ * here, which keeps the row readers identical to SQLite's. Queries that
+ * read rows run in libpq's single-row mode: a million-row decision stream
+ * is handed over row by row instead of being held whole in a PGresult.
  */
 #include "store/internal.h"
 
@@ -47,6 +49,57 @@ pg_close(void *conn)
         PQfinish(conn);
 }
 
+/* A failed result as an error: unique violations are -EEXIST, the rest -EIO. */
+static int
+pg_result_error(const PGresult *res, struct store_error *err)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return store_seterr(err, state && strcmp(state, "23505") == 0 ? -EEXIST : -EIO, "postgres: %s",
+                        PQresultErrorMessage(res));
+}
+
+static int64_t
+pg_changes(PGresult *res)
+{
+    const char *t = PQcmdTuples(res);
+    return t && *t ? strtoll(t, NULL, 10) : 0;
+}
+
+/*
+ * A query whose rows go to on_row, one PGresult per row (single-row mode),
+ * so memory does not grow with the result. libpq must be read to the end
+ * whatever happens: after on_row stops the scan or a row fails, the rest is
+ * drained unseen and the first failure is returned.
+ */
+static int
+pg_exec_rows(PGconn *conn, const char *sql, int nparams, const Oid *types,
+             const char *const *values, sql_row_fn on_row, void *ctx, int64_t *ret_changes,
+             struct store_error *err)
+{
+    struct pg_row pr = { 0 };
+    struct sql_row row = { .be = &store_pg_backend, .impl = &pr };
+    int rc = 0;
+
+    if (!PQsendQueryParams(conn, sql, nparams, types, values, NULL, NULL, 0))
+        return store_seterr(err, -EIO, "postgres: %s", PQerrorMessage(conn));
+    /* Refused only when the query is not the latest sent; then rows simply come at once. */
+    PQsetSingleRowMode(conn);
+    while ((pr.res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(pr.res);
+        if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            int n = PQntuples(pr.res);
+            for (pr.row = 0; rc == 0 && pr.row < n; pr.row++)
+                rc = on_row(&row, ctx);
+            if (rc == 0 && st != PGRES_SINGLE_TUPLE && ret_changes)
+                *ret_changes = pg_changes(pr.res);
+        } else if (rc == 0) {
+            rc = pg_result_error(pr.res, err);
+        }
+        PQclear(pr.res);
+    }
+    return rc;
+}
+
 static int
 pg_exec(void *conn, const char *sql, const struct sql_val *params, size_t nparams,
         sql_row_fn on_row, void *ctx, int64_t *ret_changes, struct store_error *err)
@@ -55,7 +108,6 @@ pg_exec(void *conn, const char *sql, const struct sql_val *params, size_t nparam
     const char *values[SQLB_MAX_PARAMS] = { NULL };
     char nums[SQLB_MAX_PARAMS][32];
     struct pg_row pr = { 0 };
-    struct sql_row row = { .be = &store_pg_backend, .impl = &pr };
     ExecStatusType st;
     int rc = 0;
 
@@ -83,29 +135,16 @@ pg_exec(void *conn, const char *sql, const struct sql_val *params, size_t nparam
             break;
         }
     }
+    if (on_row)
+        return pg_exec_rows(conn, sql, (int)nparams, types, values, on_row, ctx, ret_changes, err);
     pr.res = PQexecParams(conn, sql, (int)nparams, types, values, NULL, NULL, 0);
     if (!pr.res)
         return store_seterr(err, -ENOMEM, "postgres: %s", PQerrorMessage(conn));
     st = PQresultStatus(pr.res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(pr.res, PG_DIAG_SQLSTATE);
-        rc = store_seterr(err, state && strcmp(state, "23505") == 0 ? -EEXIST : -EIO,
-                          "postgres: %s", PQresultErrorMessage(pr.res));
-        goto out;
-    }
-    if (on_row) {
-        int n = PQntuples(pr.res);
-        for (pr.row = 0; pr.row < n; pr.row++) {
-            rc = on_row(&row, ctx);
-            if (rc != 0)
-                goto out;
-        }
-    }
-    if (ret_changes) {
-        const char *t = PQcmdTuples(pr.res);
-        *ret_changes = t && *t ? strtoll(t, NULL, 10) : 0;
-    }
-out:
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = pg_result_error(pr.res, err);
+    else if (ret_changes)
+        *ret_changes = pg_changes(pr.res);
     PQclear(pr.res);
     return rc;
 }

@@ -209,7 +209,8 @@ test_migrate_v1(void **state)
     const char *has_index = sqlite ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
                                      " AND name = 'decisions_ranges'"
                                    : "SELECT COUNT(*) FROM pg_indexes WHERE"
-                                     " indexname = 'decisions_ranges'";
+                                     " indexname = 'decisions_ranges'"
+                                     " AND schemaname = current_schema()";
     int64_t n = -1;
     int v = -1;
     char got[256];
