@@ -29,6 +29,14 @@ const char *daemon_base_patterns(char *buf, size_t size);
 int daemon_run_live(const struct daemon_flags *fl);
 
 /*
+ * Applies config.yaml's common section: log_media stdout|file|syslog (file:
+ * log_dir/phalanxd.log), log_level, and pid_dir (writes pid_dir/phalanxd.pid,
+ * its path in pid_path for the caller to remove; "" when none). Prints and
+ * returns 1 on a bad value, else 0.
+ */
+int daemon_common_apply(const char *config, char *pid_path, size_t pid_size);
+
+/*
  * Sends the alerts of a replay (JSON lines in buf) to the Local API named by
  * cfg's api.client.credentials_path through the spool, waiting until they are
  * acknowledged or until a minute has passed (what is left stays in the spool

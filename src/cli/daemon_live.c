@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PUSH_FLUSH_MS 5000
 
@@ -323,6 +324,7 @@ daemon_run_live(const struct daemon_flags *fl)
     struct lapi *l = NULL;
     pthread_t sig_th;
     bool want_api = !fl->no_api, want_agent = !fl->no_cs;
+    char pid_path[4096] = "";
     int rc = 1;
 
     if (want_api && lapi_config_load(fl->config, &lc_api, &lerr) != 0) {
@@ -349,7 +351,8 @@ daemon_run_live(const struct daemon_flags *fl)
     sigaddset(&lc.signals, SIGTERM);
     sigaddset(&lc.signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &lc.signals, NULL);
-    log_init("phalanxd", LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+    if (daemon_common_apply(fl->config, pid_path, sizeof(pid_path)) != 0)
+        goto out_mu;
     if (pthread_create(&sig_th, NULL, signal_main, &lc) != 0) {
         log_error("cannot start the signal thread");
         goto out_mu;
@@ -385,6 +388,8 @@ daemon_run_live(const struct daemon_flags *fl)
     pthread_mutex_unlock(&lc.lapi_mu);
     lapi_stop(l);
 out_mu:
+    if (pid_path[0] != '\0')
+        unlink(pid_path);
     pthread_mutex_destroy(&lc.file_mu);
 out:
     agent_config_clear(&cfg);

@@ -928,8 +928,8 @@ cli_json_indent(const char *src, const char *indent)
 
 /* --- the Local API, as the machine --- */
 
-static char *
-read_small_file(const char *path, size_t *ret_len)
+char *
+cli_read_small_file(const char *path, size_t *ret_len)
 {
     FILE *f = fopen(path, "rb");
     struct str b = STR_INIT;
@@ -957,7 +957,7 @@ int
 cli_client_settings(const char *config, char **ret_path, bool *ret_insecure)
 {
     size_t len = 0;
-    char *buf = read_small_file(config, &len), err[256];
+    char *buf = cli_read_small_file(config, &len), err[256];
     struct ytree *t = NULL;
     int line = 0, rc = 1;
 

@@ -117,6 +117,9 @@ int cli_query_add(struct str *q, const char *key, const char *value);
  */
 char *cli_json_indent(const char *compact, const char *indent);
 
+/* A configuration file's bytes (at most 1 MiB read), malloc'd with a NUL; NULL with errno set. */
+char *cli_read_small_file(const char *path, size_t *ret_len);
+
 /* api.client.{credentials_path (malloc'd), insecure_skip_verify} of config.yaml; 0 or 1 (printed).
  */
 int cli_client_settings(const char *config, char **ret_path, bool *ret_insecure);

@@ -273,3 +273,23 @@ EOT
     run -1 "$PHALANXD" -c "$CONFIG" -no-api -alerts-file "$TMP/alerts.json"
     [[ "$output" == *"acquis.yaml:1: transform: compilation of 'Upper(' failed"* ]]
 }
+
+@test "live: common.log_media file, log_level and pid_dir are honoured" {
+    mkdir -p "$TMP/logs" "$TMP/run"
+    { printf 'common:\n  log_media: file\n  log_dir: %s\n  log_level: info\n  pid_dir: %s\n' \
+        "$TMP/logs" "$TMP/run"; cat "$CONFIG"; } > "$TMP/etc/config-common.yaml"
+    "$PHALANXD" -c "$TMP/etc/config-common.yaml" -no-cs > "$TMP/out.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$TMP/run/phalanxd.pid" ] && break; sleep 0.1; done
+    [ "$(cat "$TMP/run/phalanxd.pid")" = "$pid" ]
+    kill -TERM "$pid"
+    wait "$pid"
+    [ ! -e "$TMP/run/phalanxd.pid" ]
+    # the log file gets what stderr would have had
+    [ ! -s "$TMP/out.log" ]
+    grep -q "Local API listening" "$TMP/logs/phalanxd.log"
+    printf 'common:\n  log_media: carrier-pigeon\n' > "$TMP/etc/bad.yaml"
+    cat "$CONFIG" >> "$TMP/etc/bad.yaml"
+    run -1 "$PHALANXD" -c "$TMP/etc/bad.yaml" -no-cs
+    [[ "$output" == *"common.log_media 'carrier-pigeon' is not stdout, file or syslog"* ]]
+}
