@@ -67,7 +67,6 @@ struct lapi_request {
     const char *user_agent;
     const char *authorization; /* the Authorization header, NULL when absent */
     char peer_ip[64]; /* the client: the socket peer, or X-Forwarded-For from a trusted proxy */
-    bool peer_loopback;
     struct ip_addr peer_addr;     /* peer_ip parsed; family 0 when unknown */
     bool peer_trusted;            /* 127.0.0.1, ::1 or in trusted_ips: may delete alerts */
     gnutls_session_t tls_session; /* over HTTPS, else NULL */

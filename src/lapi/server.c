@@ -383,10 +383,6 @@ peer_address(struct MHD_Connection *c, struct lapi_request *r)
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP"), &r->peer_addr);
     ip_format(&r->peer_addr, r->peer_ip, sizeof(r->peer_ip));
     r->peer_trusted = lapi_netcfg_trusted(r->lapi->net, &r->peer_addr);
-    r->peer_loopback =
-        (r->peer_addr.family == IP_V4 && r->peer_addr.bytes[12] == 127) ||
-        (r->peer_addr.family == IP_V6 &&
-         IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)(const void *)r->peer_addr.bytes));
 }
 
 /* Queues resp; its body (text or file) goes to MHD, which frees it once sent. */
